@@ -80,4 +80,6 @@ d = { 'settings': { 'branch': 'main',
                                          'mlm_nbdev.preprocessing.prepare_chunks': ( 'preprocessing.html#prepare_chunks',
                                                                                      'mlm_nbdev/preprocessing.py'),
                                          'mlm_nbdev.preprocessing.tokenize_reviews': ( 'preprocessing.html#tokenize_reviews',
-                                                                                       'mlm_nbdev/preprocessing.py')}}}
+                                                                                       'mlm_nbdev/preprocessing.py')},
+            'mlm_nbdev.trainer': { 'mlm_nbdev.trainer.masked_lm_loss': ('trainer.html#masked_lm_loss', 'mlm_nbdev/trainer.py'),
+                                   'mlm_nbdev.trainer.mlm_parts': ('trainer.html#mlm_parts', 'mlm_nbdev/trainer.py')}}}
