@@ -1,5 +1,6 @@
 """Training-step throughput of the MLM loss: the stock head (vocabulary projection at every position) against
-`masked_lm_loss` (projection at the masked positions only), with torch.compile off and on where a GPU is present.
+`masked_lm_loss`, first with the head at the masked positions only (`last_layer=False`), then also with the encoder's
+last layer computed there only (the default), with torch.compile off and on where a GPU is present.
 
     python benchmarks/training.py --save-batches .bench/batches.npz   # here: mask offline chunks once, save them
     python benchmarks/training.py --model student                    # CPU: the offline profile's 3-layer student
@@ -39,25 +40,33 @@ def build(name):
     torch.manual_seed(0)
     return DistilBertForMaskedLM(DistilBertConfig())  # distilbert-base-uncased's shape: 6 layers, 768 wide, 30,522 words
 
-def model_flops(model, batch, labels, masked_only):
+def model_flops(model, batch, labels, variant):
     "Matmul FLOPs of one training step (forward + backward = 3x forward), encoder + attention + head."
     from mlm_nbdev.trainer import mlm_parts
     enc, _ = mlm_parts(model)
     cfg = model.config
     d = getattr(cfg, 'hidden_size', None) or cfg.dim
     n_layers = getattr(cfg, 'num_hidden_layers', None) or cfg.n_layers
-    layer_params = sum(p.numel() for n, p in enc.named_parameters() if 'layer' in n and p.dim() == 2)
+    per_layer = sum(p.numel() for n, p in enc.named_parameters() if 'layer' in n and p.dim() == 2) // n_layers
     tokens, seq = batch.numel(), batch.shape[1]
-    head_rows = int((labels != -100).sum()) if masked_only else tokens
-    fwd = 2 * layer_params * tokens + 4 * n_layers * seq * d * tokens + 2 * (d * d + d * cfg.vocab_size) * head_rows
+    rows = int((labels != -100).sum())
+    head_rows = tokens if variant == 'stock' else rows
+    last_rows = rows if variant == 'masked' else tokens  # the last layer's queries, attention output and feed-forward
+    fwd = (2 * per_layer * tokens + 4 * seq * d * tokens) * (n_layers - 1)                       # every layer but the last
+    fwd += 2 * 2 * d * d * tokens + 2 * (per_layer - 2 * d * d) * last_rows + 4 * seq * d * last_rows  # the last: keys, values
+    fwd += 2 * (d * d + d * cfg.vocab_size) * head_rows
     return 3 * fwd
 
-def bench(model, ids, labels, masked_only, steps, warmup, bs, device, compiled):
+VARIANTS = {'stock': 'stock', 'head': 'head at masked positions', 'masked': 'head and last layer at masked positions'}
+
+def bench(model, ids, labels, variant, steps, warmup, bs, device, compiled):
     from mlm_nbdev.trainer import masked_lm_loss
     model = model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    fn = (lambda x, y: masked_lm_loss(model, x, y)) if masked_only else (lambda x, y: model(input_ids=x, labels=y).loss)
-    if compiled: fn = torch.compile(fn, dynamic=masked_only)  # the masked row count changes from batch to batch
+    fn = {'stock': lambda x, y: model(input_ids=x, labels=y).loss,
+          'head': lambda x, y: masked_lm_loss(model, x, y, last_layer=False),
+          'masked': lambda x, y: masked_lm_loss(model, x, y)}[variant]
+    if compiled: fn = torch.compile(fn, dynamic=variant != 'stock')  # the masked row count changes from batch to batch
     amp = torch.autocast('cuda', dtype=torch.bfloat16) if device == 'cuda' else torch.autocast('cpu', enabled=False)
     n = len(ids) // bs
     def step(i):
@@ -70,7 +79,7 @@ def bench(model, ids, labels, masked_only, steps, warmup, bs, device, compiled):
     t0, flops = time.perf_counter(), 0
     for i in range(steps):
         x, y = step(warmup + i)
-        flops += model_flops(model, x, y, masked_only)
+        flops += model_flops(model, x, y, variant)
     if device == 'cuda': torch.cuda.synchronize()
     dt = (time.perf_counter() - t0) / steps
     return dt, bs * ids.shape[1] / dt, flops / steps / dt
@@ -103,13 +112,13 @@ def main():
     print("| head | compile | s/step | tokens/s | model TFLOP/s | MFU | speed-up |\n|---|---|---|---|---|---|---|")
     base = None
     for compiled in compiles:
-        for masked in (False, True):
+        for variant in VARIANTS:
             torch.manual_seed(0)
-            dt, tps, fl = bench(build(a.model), ids, labels, masked, steps, warmup, bs, device, compiled)
+            dt, tps, fl = bench(build(a.model), ids, labels, variant, steps, warmup, bs, device, compiled)
             base = base or dt
             mfu = f"{fl / peak:.1%}" if peak else 'n/a'
-            print(f"| {'masked only' if masked else 'stock'} | {'on' if compiled else 'off'} | {dt:.4f} | {tps:,.0f} | {fl / 1e12:.2f} | {mfu} | {base / dt:.2f}x |", flush=True)
-    print("\nMFU counts the matmul FLOPs each variant performs (the masked-only head does less work per step);"
+            print(f"| {VARIANTS[variant]} | {'on' if compiled else 'off'} | {dt:.4f} | {tps:,.0f} | {fl / 1e12:.2f} | {mfu} | {base / dt:.2f}x |", flush=True)
+    print("\nMFU counts the matmul FLOPs each variant performs (the masked-position variants do less work per step);"
           " tokens/s is the comparable figure. Peak: dense bf16 of the GPU's data sheet.")
 
 if __name__ == '__main__': main()

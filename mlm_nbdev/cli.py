@@ -44,14 +44,16 @@ def train(profile:Profile, output_dir:str|Path,
           masked_only:bool=True,       # loss at masked positions only
           push_to_hub:bool=False,      # upload to `profile.hub_model_id` when the Hub and a token allow
           resume_from=None,            # a checkpoint folder (accelerate engine)
-          model=None, tokenizer=None, progress:bool=True)->dict:
+          model=None, tokenizer=None, progress:bool=True,
+          reviews=None,                # the profile's reviews, if already loaded
+         )->dict:
     "Fine-tune the profile's base model on its reviews; saves the model, its tokenizer and `run.json` to `output_dir`."
     from mlm_nbdev.data import load_model, load_tokenizer
     from mlm_nbdev.training_loop import lesson_data, train_mlm
     if engine not in ('accelerate', 'trainer'): raise ValueError(f"engine={engine!r} is not an engine; use 'accelerate' or 'trainer'")
     out, t0 = Path(output_dir), time.perf_counter()
     tokenizer = tokenizer or load_tokenizer(profile)
-    train_ds, eval_set, coll = lesson_data(profile, tokenizer, collator, verbose=_is_main())
+    train_ds, eval_set, coll = lesson_data(profile, tokenizer, collator, verbose=_is_main(), reviews=reviews)
     model = model or load_model(profile)
     if engine == 'accelerate':
         r = train_mlm(profile, model, tokenizer, train_ds, eval_set, coll, out, masked_only=masked_only, resume_from=resume_from,
@@ -80,23 +82,23 @@ def evaluate(profile:Profile, model_dir:str|Path|None=None, batch_size:int|None=
     from transformers import AutoModelForMaskedLM, default_data_collator
     from mlm_nbdev.config import quiet
     from mlm_nbdev.data import load_model, load_tokenizer
-    from mlm_nbdev.trainer import evaluate_mlm, has_checkpoint
+    from mlm_nbdev.trainer import evaluate_mlm, has_saved_model
     from mlm_nbdev.training_loop import lesson_data
-    if model_dir is not None and not has_checkpoint(model_dir):
+    if model_dir is not None and not has_saved_model(model_dir):
         raise ValueError(f"model_dir={str(model_dir)!r} holds no saved model; pass the output folder of `train`, or leave it out for the base model")
     acc = Accelerator(cpu=not torch.cuda.is_available())  # with cpu=True, torchrun's CPU processes form one MULTI_CPU group
     tokenizer = tokenizer or load_tokenizer(profile)
     _, eval_set, _ = lesson_data(profile, tokenizer, verbose=False)
     with quiet(): model = AutoModelForMaskedLM.from_pretrained(model_dir) if model_dir else load_model(profile)
     dl = acc.prepare(torch.utils.data.DataLoader(eval_set, batch_size=batch_size or profile.batch_size, collate_fn=default_data_collator))
-    r = evaluate_mlm(model.to(acc.device), dl, acc)
+    r = evaluate_mlm(model.to(acc.device), dl, acc, count_gathered=True)
     return {**r, 'processes': acc.num_processes, 'distributed_type': acc.distributed_type.value}
 
 # %% ../nbs/08_cli.ipynb #5205fea8
 def fill_mask_cmd(profile:Profile, text:str, model_dir=None, k:int=5)->dict:
     "Top-`k` completions of each mask in `text`, by the base model and by the adapted one (if it exists)."
-    from mlm_nbdev.data import load_model, load_tokenizer
-    from mlm_nbdev.inference import fill_masks, load_adapted
+    from mlm_nbdev.data import fill_masks, load_model, load_tokenizer
+    from mlm_nbdev.inference import load_adapted
     out = {'base': fill_masks(load_model(profile, verbose=_is_main()), load_tokenizer(profile), text, k)}
     try: m, t, _ = load_adapted(profile, model_dir)
     except FileNotFoundError as e: print(e, file=sys.stderr)
@@ -118,9 +120,9 @@ def classify(profile:Profile, model_dir=None, seeds=None, progress:bool=True)->l
 # %% ../nbs/08_cli.ipynb #e7fecf70
 def run(profile:Profile, output_dir:str|Path='outputs', progress:bool=True)->dict:
     "The whole pipeline, from the base model to the downstream classifiers; returns a summary (also written to `summary.json`)."
-    from mlm_nbdev.data import count_parameters, load_model, load_reviews, load_tokenizer
+    from mlm_nbdev.data import count_parameters, fill_masks, load_model, load_reviews, load_tokenizer
     from mlm_nbdev.general import general_eval_or_none
-    from mlm_nbdev.inference import fill_masks, load_adapted
+    from mlm_nbdev.inference import load_adapted
     from mlm_nbdev.trainer import perplexity
     t0, out, times = time.perf_counter(), Path(output_dir), {}
     if out.exists() and not out.is_dir():
@@ -138,7 +140,7 @@ def run(profile:Profile, output_dir:str|Path='outputs', progress:bool=True)->dic
     summary['data'] = explore(profile, reviews, tokenizer)
     summary['chunks'] = prepare(profile, reviews, tokenizer)
     t = lap('data', t)
-    r = train(profile, out/'model', model=load_model(profile, verbose=False), tokenizer=tokenizer, progress=progress)
+    r = train(profile, out/'model', model=load_model(profile, verbose=False), tokenizer=tokenizer, progress=progress, reviews=reviews)
     summary['training'] = {k: r[k] for k in ('engine', 'steps', 'processes', 'seconds')}
     t = lap('training', t)
     adapted, _, _ = load_adapted(profile, out/'model')

@@ -13,9 +13,9 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from .config import Profile, get_profile, quiet
 
 # %% auto #0
-__all__ = ['REVIEW_FEATURES', 'minilm_dir', 'load_tokenizer', 'build_student', 'load_model', 'count_parameters', 'fill_mask',
-           'packaged_reviews_csv', 'read_packaged_reviews', 'drop_duplicate_reviews', 'split_reviews', 'load_reviews',
-           'sample_reviews', 'label_counts', 'review_lengths', 'plot_lengths', 'count_markup']
+__all__ = ['REVIEW_FEATURES', 'minilm_dir', 'load_tokenizer', 'build_student', 'load_model', 'count_parameters', 'fill_masks',
+           'fill_mask', 'packaged_reviews_csv', 'read_packaged_reviews', 'drop_duplicate_reviews', 'split_reviews',
+           'load_reviews', 'sample_reviews', 'label_counts', 'review_lengths', 'plot_lengths', 'count_markup']
 
 # %% ../nbs/01_data.ipynb #d728c973
 def minilm_dir()->Path:
@@ -65,22 +65,31 @@ def count_parameters(model)->int:
     return sum(p.numel() for p in model.parameters())
 
 # %% ../nbs/01_data.ipynb #0fe42057
+def fill_masks(model, tokenizer,
+               text:str,   # text with one or more mask tokens
+               k:int=5,    # completions per mask
+              )->list:     # one list of (token, probability) per mask, in order
+    "The `k` most likely tokens at each mask of `text`."
+    mask = tokenizer.mask_token
+    if mask is None: raise ValueError("tokenizer has no mask token; use a masked-language-model tokenizer")
+    if mask not in text: raise ValueError(f"text={text!r} holds no {mask}; put {mask} where a word should be predicted")
+    enc = tokenizer(text, return_tensors='pt', truncation=True).to(model.device)
+    positions = (enc['input_ids'][0] == tokenizer.mask_token_id).nonzero()[:, 0]
+    if len(positions) == 0: raise ValueError(f"text={text!r} lost its {mask} to truncation; shorten the text")
+    with torch.no_grad(): probs = model(**enc).logits[0, positions].float().softmax(-1)
+    top = probs.topk(k)
+    return [[(tokenizer.decode([int(i)]).strip(), float(p)) for p, i in zip(ps, ids)] for ps, ids in zip(top.values, top.indices)]
+
 def fill_mask(model,                          # a masked language model
               tokenizer,                      # its tokenizer
               text:str="This is a great [MASK].", # text with exactly one mask token
               k:int=5,                        # number of completions
              )->list:                         # (token, probability) pairs, most likely first
-    "The `k` most likely tokens for the single mask in `text`."
+    "The `k` most likely tokens for the single mask in `text` (`fill_masks` takes several)."
     mask = tokenizer.mask_token
-    if mask is None: raise ValueError("tokenizer has no mask token; use a masked-language-model tokenizer")
-    n = text.count(mask)
-    if n != 1: raise ValueError(f"text={text!r} holds {n} {mask} tokens; write exactly one {mask}")
-    enc = tokenizer(text, return_tensors='pt').to(model.device)
-    with torch.no_grad(): logits = model(**enc).logits
-    pos = (enc['input_ids'][0] == tokenizer.mask_token_id).nonzero()[0, 0]
-    probs = logits[0, pos].float().softmax(-1)
-    top = probs.topk(k)
-    return [(tokenizer.decode([int(i)]), float(p)) for p, i in zip(top.values, top.indices)]
+    if mask is not None and text.count(mask) != 1:
+        raise ValueError(f"text={text!r} holds {text.count(mask)} {mask} tokens; write exactly one {mask}, or use `fill_masks` for several")
+    return fill_masks(model, tokenizer, text, k)[0]
 
 # %% ../nbs/01_data.ipynb #80e93275
 REVIEW_FEATURES = Features({'text': Value('string'), 'label': ClassLabel(names=['neg', 'pos'])})

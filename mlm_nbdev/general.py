@@ -66,7 +66,7 @@ def base_key(profile:Profile, tokenizer, corpus:DatasetDict)->str:
                                                   'seed', 'wwm_probability')}
     code = [inspect.getsource(f) for f in (  # the code that decides the weights
         wordnet_segments, general_corpus, general_chunks, build_general_base, data.build_student, pp.tokenize_reviews,
-        pp.group_texts, tr.masked_lm_loss, tr.mlm_parts, tr._masked_forward, tl.train_mlm, tl.EpochSampler, tl.process_collator,
+        pp.group_texts, tr.masked_lm_loss, tr.mlm_parts, tr.last_layer_at, tr._attend_at, tr._all_but_last, tr._masked_forward, tl.train_mlm, tl.EpochSampler, tl.process_collator,
         collators.WholeWordMaskCollator, collators._generator, collators._as_arrays, collators.mask_words, collators._call,
         collators.restarted)]
     return fingerprint(texts, settings, tokenizer.backend_tokenizer.to_str(), library_versions(), code)

@@ -7,18 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 import torch
 from .config import Profile, cache_dir, hub_reachable, quiet, show_path
+from .data import fill_masks
+from .trainer import has_saved_model
 
 # %% auto #0
-__all__ = ['PROBES', 'adapted_dir', 'load_adapted', 'fill_masks', 'compare_probes', 'plot_probe']
+__all__ = ['PROBES', 'adapted_dir', 'load_adapted', 'compare_probes', 'plot_probe']
 
 # %% ../nbs/06_inference.ipynb #7735fb54
 def adapted_dir(profile:Profile)->Path:
     "The folder where lesson 5 (and `mlm-nbdev train`) save the adapted model of `profile`."
     return cache_dir()/'runs'/profile.name/'accelerate'
-
-def _saved_model(path)->bool:
-    p = Path(path)
-    return p.is_dir() and (p/'config.json').exists() and any((p/f).exists() for f in ('model.safetensors', 'pytorch_model.bin'))
 
 def load_adapted(profile:Profile,
                  source:str|Path|None=None, # a folder or a Hub id (default: the profile's run folder)
@@ -28,7 +26,7 @@ def load_adapted(profile:Profile,
     from transformers import AutoModelForMaskedLM, AutoTokenizer
     src = Path(source) if source is not None and Path(source).exists() else source
     src = adapted_dir(profile) if src is None else src
-    if isinstance(src, Path) and not _saved_model(src):
+    if isinstance(src, Path) and not has_saved_model(src):
         if not build:
             raise FileNotFoundError(f"no adapted model in {show_path(src)}; make it with `mlm-nbdev train --profile {profile.name}` "
                                     "or by running lesson 5 (05_accelerate.ipynb), or call load_adapted(..., build=True)")
@@ -40,23 +38,7 @@ def load_adapted(profile:Profile,
     with quiet():
         return AutoModelForMaskedLM.from_pretrained(src).eval(), AutoTokenizer.from_pretrained(src), str(show_path(src) if isinstance(src, Path) else src)
 
-# %% ../nbs/06_inference.ipynb #5b06d716
-def fill_masks(model, tokenizer,
-               text:str,   # text with one or more mask tokens
-               k:int=5,    # completions per mask
-              )->list:     # one list of (token, probability) per mask, in order
-    "The `k` most likely tokens at each mask of `text`."
-    mask = tokenizer.mask_token
-    if mask is None: raise ValueError("tokenizer has no mask token; use a masked-language-model tokenizer")
-    if mask not in text: raise ValueError(f"text={text!r} holds no {mask}; put {mask} where a word should be predicted")
-    enc = tokenizer(text, return_tensors='pt', truncation=True).to(model.device)
-    positions = (enc['input_ids'][0] == tokenizer.mask_token_id).nonzero()[:, 0]
-    if len(positions) == 0: raise ValueError(f"text={text!r} lost its {mask} to truncation; shorten the text")
-    with torch.no_grad(): probs = model(**enc).logits[0, positions].float().softmax(-1)
-    top = probs.topk(k)
-    return [[(tokenizer.decode([int(i)]).strip(), float(p)) for p, i in zip(ps, ids)] for ps, ids in zip(top.values, top.indices)]
-
-# %% ../nbs/06_inference.ipynb #bcf3827f
+# %% ../nbs/06_inference.ipynb #74ab28c3
 PROBES = ("This is a great [MASK].", "I [MASK] this movie.", "The [MASK] was terrible.", "The best [MASK] of the year.",
           "He went to the [MASK] yesterday.")
 

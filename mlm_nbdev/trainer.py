@@ -5,6 +5,7 @@
 # %% ../nbs/04_trainer.ipynb #cce3d45b
 from __future__ import annotations
 import math, types
+from contextlib import contextmanager
 from pathlib import Path
 import torch
 import torch.nn.functional as F
@@ -14,9 +15,9 @@ from transformers.trainer_utils import EvalLoopOutput
 from .config import Profile, hub_reachable, mixed_precision, show_path
 
 # %% auto #0
-__all__ = ['mlm_parts', 'masked_lm_loss', 'use_masked_only', 'is_masked_only', 'sample_nll', 'evaluate_mlm', 'perplexity',
-           'check_eval_dataset', 'has_checkpoint', 'check_training', 'training_arguments', 'MaskedLMTrainer',
-           'hub_status', 'make_trainer', 'trainer_history', 'plot_history']
+__all__ = ['mlm_parts', 'last_layer_at', 'masked_lm_loss', 'use_masked_only', 'is_masked_only', 'sample_nll', 'evaluate_mlm',
+           'perplexity', 'check_eval_dataset', 'has_checkpoint', 'has_saved_model', 'check_training',
+           'training_arguments', 'MaskedLMTrainer', 'hub_status', 'make_trainer', 'trainer_history', 'plot_history']
 
 # %% ../nbs/04_trainer.ipynb #93ae74be
 def mlm_parts(model)->tuple:
@@ -29,23 +30,66 @@ def mlm_parts(model)->tuple:
     raise TypeError(f"model={kind} has no masked-positions-only head here; use BertForMaskedLM or "
                     "DistilBertForMaskedLM, or masked_only=False for the stock loss")
 
+@contextmanager
+def _all_but_last(encoder):
+    "Run `encoder` without its last layer (yielded), restoring it afterwards."
+    stack = encoder.encoder if hasattr(encoder, 'encoder') else encoder.transformer  # BertModel, DistilBertModel
+    layers = stack.layer
+    stack.layer = layers[:-1]
+    try: yield layers[-1]
+    finally: stack.layer = layers
+
+def _attend_at(hidden, q, key, value, n_heads:int, dropout:float, rows, slots, width:int, attention_mask):
+    "Attention of the queries `q` (one per selected position) over every position of their own sequence."
+    B, L, D = hidden.shape; d = D // n_heads
+    k, v = (f(hidden).view(B, L, n_heads, d).transpose(1, 2) for f in (key, value))
+    qp = q.new_zeros(B, width, D).index_put((rows, slots), q).view(B, width, n_heads, d).transpose(1, 2)  # padded per sequence
+    mask = None if attention_mask is None else attention_mask[:, None, None, :].bool()
+    ctx = F.scaled_dot_product_attention(qp, k, v, attn_mask=mask, dropout_p=dropout, scale=d ** -0.5)
+    return ctx.transpose(1, 2).reshape(B, width, D)[rows, slots]
+
+def last_layer_at(layer,                  # the last `BertLayer` or DistilBERT `TransformerBlock` of an encoder
+                  hidden:torch.Tensor,    # (batch, length, dim) its input
+                  rows:torch.Tensor,      # sequence index of each position wanted, in row-major order
+                  cols:torch.Tensor,      # position index of each position wanted
+                  attention_mask:torch.Tensor|None=None, # (batch, length) 1 for real tokens
+                 )->torch.Tensor:         # (positions, dim) the layer's output there
+    "`layer`'s output at the given positions only; keys and values still come from every position."
+    counts = torch.bincount(rows, minlength=hidden.shape[0])
+    slots = torch.arange(len(rows), device=rows.device) - (counts.cumsum(0) - counts)[rows]
+    width, h = int(counts.max()), hidden[rows, cols]
+    if hasattr(layer, 'intermediate'):  # BERT: attention, dense + dropout + layer norm, feed-forward
+        sa = layer.attention.self
+        p = sa.dropout.p if layer.training else 0.0
+        ctx = _attend_at(hidden, sa.query(h), sa.key, sa.value, sa.num_attention_heads, p, rows, slots, width, attention_mask)
+        att = layer.attention.output(ctx, h)
+        return layer.output(layer.intermediate(att), att)
+    sa = layer.attention  # DistilBERT
+    p = sa.dropout.p if layer.training else 0.0
+    ctx = _attend_at(hidden, sa.q_lin(h), sa.k_lin, sa.v_lin, sa.n_heads, p, rows, slots, width, attention_mask)
+    att = layer.sa_layer_norm(sa.out_lin(ctx) + h)
+    return layer.output_layer_norm(layer.ffn(att) + att)
+
 def masked_lm_loss(model,                 # BertForMaskedLM or DistilBertForMaskedLM
                    input_ids:torch.Tensor, # (batch, length) masked inputs
                    labels:torch.Tensor,    # (batch, length) original ids where masked, -100 elsewhere
                    attention_mask:torch.Tensor|None=None,
                    token_type_ids:torch.Tensor|None=None,
                    reduction:str='mean',   # 'mean' over masked tokens, 'sum', or 'none' (one value per masked token)
+                   last_layer:bool=True,   # also run the encoder's last layer at the labelled positions only
                   )->torch.Tensor:
     "Cross-entropy of the MLM head evaluated only at the labelled positions."
     encoder, head = mlm_parts(model)
     kw = {'attention_mask': attention_mask}
     if token_type_ids is not None and 'token_type_ids' in encoder.forward.__code__.co_varnames: kw['token_type_ids'] = token_type_ids
-    hidden = encoder(input_ids=input_ids, **kw)[0]
-    keep = labels != -100
-    logits = head(hidden[keep])
-    return F.cross_entropy(logits.float(), labels[keep], reduction=reduction)
+    rows, cols = (labels != -100).nonzero(as_tuple=True)
+    if last_layer and len(rows) and (attention_mask is None or attention_mask.dim() == 2):
+        with _all_but_last(encoder) as last: hidden = encoder(input_ids=input_ids, **kw)[0]
+        hidden = last_layer_at(last, hidden, rows, cols, attention_mask)
+    else: hidden = encoder(input_ids=input_ids, **kw)[0][rows, cols]
+    return F.cross_entropy(head(hidden).float(), labels[rows, cols], reduction=reduction)
 
-# %% ../nbs/04_trainer.ipynb #599ef17b
+# %% ../nbs/04_trainer.ipynb #f3f36a82
 def _masked_forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, num_items_in_batch=None, **kwargs):
     "`forward` of a masked LM that, given labels, computes only the loss at the labelled positions."
     if labels is None or kwargs:  # inference, or options the short path does not serve: the stock forward
@@ -70,7 +114,7 @@ def is_masked_only(model)->bool:
     "Whether `use_masked_only` is active on `model`."
     return 'forward' in vars(model)
 
-# %% ../nbs/04_trainer.ipynb #3257d453
+# %% ../nbs/04_trainer.ipynb #022b71c2
 def sample_nll(model, batch:dict)->tuple:
     "Per sample of `batch`: (summed negative log-likelihood of its masked tokens, number of masked tokens)."
     labels = batch['labels']
@@ -82,6 +126,7 @@ def sample_nll(model, batch:dict)->tuple:
 def evaluate_mlm(model,                # a masked LM (wrapped or not)
                  dataloader,           # batches of pre-masked examples (prepared by `accelerator` if given)
                  accelerator=None,     # an `Accelerator` whose processes share the evaluation
+                 count_gathered:bool=False, # also count masked tokens gathered without de-duplication (one more gather per batch)
                 )->dict:
     "Token-weighted loss and perplexity over every masked token, and the lesson's average of batch means beside it."
     if accelerator is not None: model = accelerator.unwrap_model(model)
@@ -92,7 +137,7 @@ def evaluate_mlm(model,                # a masked LM (wrapped or not)
             s, c = sample_nll(model, batch)
             m = (s.sum() / c.sum().clamp(min=1)).expand(len(s))  # this batch's mean, once per sample (the lesson's way)
             if accelerator is not None:
-                gathered.append(accelerator.gather(c).sum().item())  # without de-duplication, for comparison
+                if count_gathered: gathered.append(accelerator.gather(c).sum().item())  # without de-duplication, for comparison
                 s, c, m = accelerator.gather_for_metrics((s, c, m))
             sums.append(s.cpu()); counts.append(c.cpu()); batch_means.append(m.double().cpu())
     model.train(was_training)
@@ -102,7 +147,7 @@ def evaluate_mlm(model,                # a masked LM (wrapped or not)
     loss, lesson = total / tokens, torch.cat(batch_means).mean().item()
     r = {'loss': loss, 'perplexity': math.exp(loss), 'masked_tokens': tokens, 'samples': len(torch.cat(counts)),
          'batch_mean_loss': lesson, 'batch_mean_perplexity': math.exp(lesson)}
-    if accelerator is not None: r['masked_tokens_gathered'] = int(sum(gathered))
+    if count_gathered and accelerator is not None: r['masked_tokens_gathered'] = int(sum(gathered))
     return r
 
 def perplexity(model,              # a masked LM
@@ -114,7 +159,7 @@ def perplexity(model,              # a masked LM
     dl = torch.utils.data.DataLoader(eval_dataset, batch_size=batch_size, collate_fn=default_data_collator)
     return evaluate_mlm(model, dl)
 
-# %% ../nbs/04_trainer.ipynb #022b71c2
+# %% ../nbs/04_trainer.ipynb #3d1dbfc5
 def check_eval_dataset(ds, name:str='eval_dataset'):
     "Fail unless `ds` is a non-empty set of pre-masked examples."
     if ds is None or len(ds) == 0:
@@ -123,9 +168,14 @@ def check_eval_dataset(ds, name:str='eval_dataset'):
         raise ValueError(f"{name} has no 'labels' column (columns: {ds.column_names}); mask it with `mask_once` first")
 
 def has_checkpoint(path)->bool:
-    "Whether `path` is a folder holding a training checkpoint (Accelerate's `save_state` or the `Trainer`'s)."
+    "Whether `path` is a folder holding a training checkpoint to resume from (Accelerate's `save_state` or the `Trainer`'s)."
     p = Path(path)
     return p.is_dir() and any((p/f).exists() for f in ('model.safetensors', 'pytorch_model.bin', 'trainer_state.json'))
+
+def has_saved_model(path)->bool:
+    "Whether `path` is a folder holding a model saved by `save_pretrained`: its configuration and its weights."
+    p = Path(path)
+    return p.is_dir() and (p/'config.json').exists() and any((p/f).exists() for f in ('model.safetensors', 'pytorch_model.bin'))
 
 def check_training(learning_rate:float, epochs:int, eval_dataset=None, model=None, chunk_size:int|None=None,
                    output_dir=None, resume_from=None, max_steps:int|None=None, grad_accum_steps:int=1):
@@ -146,7 +196,7 @@ def check_training(learning_rate:float, epochs:int, eval_dataset=None, model=Non
         raise ValueError(f"resume_from={str(resume_from)!r} holds no checkpoint; pass a folder written during training "
                          "(a `checkpoint-*` or `step-*` folder), or leave it out to start afresh")
 
-# %% ../nbs/04_trainer.ipynb #a0f17fb6
+# %% ../nbs/04_trainer.ipynb #50c11054
 def training_arguments(profile:Profile,         # gives batch size, learning rate, weight decay, epochs, seed
                        output_dir,              # where the model (and checkpoints, if any) go
                        steps_per_epoch:int,     # optimizer steps per epoch: logging happens once per epoch
@@ -181,7 +231,7 @@ class MaskedLMTrainer(Trainer):
         metrics = {f'{metric_key_prefix}_{k}': v for k, v in r.items() if k in ('loss', 'perplexity', 'batch_mean_loss', 'masked_tokens')}
         return EvalLoopOutput(predictions=None, label_ids=None, metrics=metrics, num_samples=r['samples'])
 
-# %% ../nbs/04_trainer.ipynb #50c11054
+# %% ../nbs/04_trainer.ipynb #53e940af
 def hub_status()->tuple:
     "(whether a push to the Hub can happen, one sentence saying why not)."
     if not hub_reachable(): return False, "The Hub is not reachable (offline), so nothing is pushed; the model stays saved locally."
@@ -206,7 +256,7 @@ def make_trainer(profile:Profile, model, tokenizer, train_dataset, eval_dataset,
     return MaskedLMTrainer(model=use_masked_only(model, masked_only), args=args, train_dataset=train_dataset,
                            eval_dataset=eval_dataset, data_collator=collator, processing_class=tokenizer)
 
-# %% ../nbs/04_trainer.ipynb #e4a85d49
+# %% ../nbs/04_trainer.ipynb #29761841
 def trainer_history(trainer)->list:
     "One row per epoch from a `Trainer`'s log: epoch, training loss, evaluation loss and perplexity."
     rows = {}

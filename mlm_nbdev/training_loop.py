@@ -23,11 +23,12 @@ __all__ = ['lesson_data', 'EpochSampler', 'RunState', 'CollatorState', 'process_
 def lesson_data(profile:Profile, tokenizer,
                 collator:str='whole-word',  # training masks: 'whole-word' or 'token'
                 verbose:bool=True,          # report the chunk cache
+                reviews=None,               # the profile's reviews, if already loaded (else loaded when the cache misses)
                )->tuple:                    # (training chunks, fixed evaluation set, training collator)
     "The profile's downsampled training chunks, its fixed evaluation set, and a seeded training collator."
     from mlm_nbdev.preprocessing import downsample, prepare_chunks
     if collator not in ('whole-word', 'token'): raise ValueError(f"collator={collator!r} is not a collator; use 'whole-word' or 'token'")
-    splits = downsample(prepare_chunks(profile, tokenizer, verbose=verbose), profile)
+    splits = downsample(prepare_chunks(profile, tokenizer, reviews, verbose=verbose), profile)
     wwm = WholeWordMaskCollator(tokenizer, profile.wwm_probability, seed=profile.seed)
     train_collator = wwm if collator == 'whole-word' else token_collator(tokenizer, profile.mlm_probability, seed=profile.seed)
     with quiet(): eval_set = mask_once(splits['test'], wwm)
