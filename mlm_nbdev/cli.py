@@ -66,8 +66,7 @@ def train(profile:Profile, output_dir:str|Path,
         history = [{'epoch': 0, 'perplexity': t.evaluate()['eval_perplexity']}] if eval_before else []
         steps = t.train().global_step
         history += trainer_history(t)
-        t.save_model(); use_masked_only(model, on=False)
-        if push_to_hub and t.args.push_to_hub: t.push_to_hub(commit_message="mlm-nbdev train")
+        t.save_model(); use_masked_only(model, on=False)  # with args.push_to_hub set, save_model also pushes
         procs = t.accelerator.num_processes
     summary = {'engine': engine, 'profile': profile.name, 'steps': steps, 'processes': procs,
                'history': [{k: v for k, v in h.items() if k in ('epoch', 'train_loss', 'perplexity')} for h in history],
@@ -109,11 +108,11 @@ def classify(profile:Profile, model_dir=None, seeds=None, progress:bool=True)->l
     "Accuracy and F1 of sentiment classifiers fine-tuned from the base and the adapted checkpoint (lesson 7)."
     from mlm_nbdev.data import load_tokenizer
     from mlm_nbdev.downstream import base_checkpoint, classifier_data, compare_checkpoints
-    from mlm_nbdev.inference import adapted_dir, load_adapted
+    from mlm_nbdev.inference import adapted_source
+    adapted = str(adapted_source(profile, model_dir))  # fails early, naming the command that makes the adapted model
     tokenizer = load_tokenizer(profile)
-    load_adapted(profile, model_dir)  # fails early, naming the command that makes the adapted model
     train, test = classifier_data(profile, tokenizer)
-    ckpts = {'base': base_checkpoint(profile), 'adapted': str(model_dir or adapted_dir(profile))}
+    ckpts = {'base': base_checkpoint(profile), 'adapted': adapted}
     res = compare_checkpoints(ckpts, tokenizer, train, test, profile, seeds, progress)
     return res[['model', 'seed', 'accuracy', 'f1', 'seconds']].to_dict('records')
 

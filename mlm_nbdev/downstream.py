@@ -41,8 +41,10 @@ def base_checkpoint(profile:Profile)->str:
     if profile.model_name != 'minilm-student': return profile.model_name
     from mlm_nbdev.general import general_base, wordnet_missing
     if not wordnet_missing(profile.wordnet_dir): return str(general_base(profile, verbose=False))
+    from mlm_nbdev.config import fingerprint, library_versions
     from mlm_nbdev.data import build_student
-    dest = cache_dir()/'base'/f'{profile.name}-student-new-head'
+    key = fingerprint(list(profile.student_layers), profile.seed, library_versions(), build_student)  # what decides its weights
+    dest = cache_dir()/'base'/f'{profile.name}-student-new-head-{key}'
     if not (dest/'config.json').exists():
         with quiet(): build_student(profile).save_pretrained(dest)
     return str(dest)
@@ -63,16 +65,17 @@ def finetune_classifier(checkpoint:str, tokenizer, train, test, profile:Profile,
     opt = torch.optim.AdamW(model.parameters(), lr=profile.classifier_lr, weight_decay=profile.weight_decay)
     sched = get_scheduler('linear', opt, num_warmup_steps=len(batches) // 10, num_training_steps=len(batches))
     amp = torch.autocast('cuda', dtype=torch.bfloat16) if device == 'cuda' else torch.autocast('cpu', enabled=False)
+    rows, test_rows = train.select_columns(cols).to_list(), test.select_columns(cols[:2]).to_list()  # once, not per batch
     model.train()
     for idx in tqdm(batches, desc='fine-tuning', disable=not progress, leave=False):
-        b = collate([{k: train[i][k] for k in cols} for i in idx])
+        b = collate([rows[i] for i in idx])
         b = {k: v.to(device) for k, v in b.items()}
         with amp: loss = model(**b).loss
         loss.backward(); opt.step(); sched.step(); opt.zero_grad()
     model.eval(); preds = []
     with torch.no_grad():
         for i in range(0, len(test), 64):
-            b = collate([{k: test[j][k] for k in cols[:2]} for j in range(i, min(i + 64, len(test)))])
+            b = collate(test_rows[i:i + 64])
             with amp: preds.append(model(**{k: v.to(device) for k, v in b.items()}).logits.argmax(-1).cpu())
     pred, gold = torch.cat(preds).numpy(), np.asarray(test['label'])
     tp, fp, fn = int(((pred == 1) & (gold == 1)).sum()), int(((pred == 1) & (gold == 0)).sum()), int(((pred == 0) & (gold == 1)).sum())

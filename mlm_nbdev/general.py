@@ -91,10 +91,15 @@ def build_general_base(profile:Profile, dest, progress:bool=True)->dict:
         f"after {r['steps']} MLM steps on WordNet 3.0's glosses and examples.\n\n```\n{json.dumps(info, indent=1)}\n```\n")
     return info
 
+_BASES = {}  # (profile, cache folder, WordNet files' sizes and times) -> folder: this process's earlier answers
+
 def general_base(profile:Profile, verbose:bool=True)->Path:
     "The folder of the cached general base, built first if there is none."
     from filelock import FileLock
     from mlm_nbdev.data import load_tokenizer
+    files = [Path(profile.wordnet_dir)/f for f in WORDNET_FILES]
+    memo = (profile, str(cache_dir()), tuple((p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else None for p in files))
+    if memo in _BASES and _BASES[memo].exists(): return _BASES[memo]  # the key takes seconds: WordNet, hashes
     corpus = general_corpus(profile)
     dest = cache_dir()/'base'/f'{profile.name}-general-{base_key(profile, load_tokenizer(profile), corpus)}'
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -112,6 +117,7 @@ def general_base(profile:Profile, verbose:bool=True)->Path:
                 else: build_general_base(profile, tmp, progress=verbose)
                 os.replace(tmp, dest)
             finally: shutil.rmtree(tmp, ignore_errors=True)
+    _BASES[memo] = dest
     return dest
 
 def load_general_base(profile:Profile, verbose:bool=True):

@@ -11,12 +11,28 @@ from .data import fill_masks
 from .trainer import has_saved_model
 
 # %% auto #0
-__all__ = ['PROBES', 'adapted_dir', 'load_adapted', 'compare_probes', 'plot_probe']
+__all__ = ['PROBES', 'adapted_dir', 'adapted_source', 'load_adapted', 'compare_probes', 'plot_probe']
 
 # %% ../nbs/06_inference.ipynb #7735fb54
 def adapted_dir(profile:Profile)->Path:
     "The folder where lesson 5 (and `mlm-nbdev train`) save the adapted model of `profile`."
     return cache_dir()/'runs'/profile.name/'accelerate'
+
+def adapted_source(profile:Profile,
+                   source:str|Path|None=None, # a folder or a Hub id (default: the profile's run folder)
+                   missing_ok:bool=False,    # return a local folder even when it holds no saved model yet
+                  )->Path|str:               # the folder, or the Hub id
+    "Where the adapted model is: checked, without loading it; a missing model or an unreachable Hub id fails, naming the fix."
+    src = Path(source) if source is not None and Path(source).exists() else source
+    src = adapted_dir(profile) if src is None else src
+    if isinstance(src, Path):
+        if not (missing_ok or has_saved_model(src)):
+            raise FileNotFoundError(f"no adapted model in {show_path(src)}; make it with `mlm-nbdev train --profile {profile.name}` "
+                                    "or by running lesson 5 (05_accelerate.ipynb), or call load_adapted(..., build=True)")
+    elif not hub_reachable():
+        raise FileNotFoundError(f"source={str(src)!r} is not a local folder and the Hub is not reachable; "
+                                "pass the folder that `mlm-nbdev train` wrote")
+    return src
 
 def load_adapted(profile:Profile,
                  source:str|Path|None=None, # a folder or a Hub id (default: the profile's run folder)
@@ -24,19 +40,13 @@ def load_adapted(profile:Profile,
                 )->tuple:                  # (model, tokenizer, where it came from)
     "The adapted masked LM and its tokenizer, from a local folder or the Hub."
     from transformers import AutoModelForMaskedLM, AutoTokenizer
-    src = Path(source) if source is not None and Path(source).exists() else source
-    src = adapted_dir(profile) if src is None else src
-    if isinstance(src, Path) and not has_saved_model(src):
-        if not build:
-            raise FileNotFoundError(f"no adapted model in {show_path(src)}; make it with `mlm-nbdev train --profile {profile.name}` "
-                                    "or by running lesson 5 (05_accelerate.ipynb), or call load_adapted(..., build=True)")
+    src = adapted_source(profile, source, missing_ok=build)
+    if isinstance(src, Path) and not has_saved_model(src):  # only with build=True
         from mlm_nbdev.cli import train
         train(profile, src)
-    elif not isinstance(src, Path) and not hub_reachable():
-        raise FileNotFoundError(f"source={str(src)!r} is not a local folder and the Hub is not reachable; "
-                                "pass the folder that `mlm-nbdev train` wrote")
     with quiet():
         return AutoModelForMaskedLM.from_pretrained(src).eval(), AutoTokenizer.from_pretrained(src), str(show_path(src) if isinstance(src, Path) else src)
+
 
 # %% ../nbs/06_inference.ipynb #74ab28c3
 PROBES = ("This is a great [MASK].", "I [MASK] this movie.", "The [MASK] was terrible.", "The best [MASK] of the year.",

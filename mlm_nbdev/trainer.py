@@ -167,15 +167,17 @@ def check_eval_dataset(ds, name:str='eval_dataset'):
     if 'labels' not in ds.column_names:
         raise ValueError(f"{name} has no 'labels' column (columns: {ds.column_names}); mask it with `mask_once` first")
 
+_WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
+
 def has_checkpoint(path)->bool:
     "Whether `path` is a folder holding a training checkpoint to resume from (Accelerate's `save_state` or the `Trainer`'s)."
     p = Path(path)
-    return p.is_dir() and any((p/f).exists() for f in ('model.safetensors', 'pytorch_model.bin', 'trainer_state.json'))
+    return p.is_dir() and any((p/f).exists() for f in (*_WEIGHTS, 'trainer_state.json'))
 
 def has_saved_model(path)->bool:
     "Whether `path` is a folder holding a model saved by `save_pretrained`: its configuration and its weights."
     p = Path(path)
-    return p.is_dir() and (p/'config.json').exists() and any((p/f).exists() for f in ('model.safetensors', 'pytorch_model.bin'))
+    return p.is_dir() and (p/'config.json').exists() and any((p/f).exists() for f in _WEIGHTS)
 
 def check_training(learning_rate:float, epochs:int, eval_dataset=None, model=None, chunk_size:int|None=None,
                    output_dir=None, resume_from=None, max_steps:int|None=None, grad_accum_steps:int=1):

@@ -23,7 +23,7 @@ __all__ = ['lesson_data', 'EpochSampler', 'RunState', 'CollatorState', 'process_
 def lesson_data(profile:Profile, tokenizer,
                 collator:str='whole-word',  # training masks: 'whole-word' or 'token'
                 verbose:bool=True,          # report the chunk cache
-                reviews=None,               # the profile's reviews, if already loaded (else loaded when the cache misses)
+                reviews=None,               # the profile's reviews, if already loaded (else loaded: the chunk key hashes their texts)
                )->tuple:                    # (training chunks, fixed evaluation set, training collator)
     "The profile's downsampled training chunks, its fixed evaluation set, and a seeded training collator."
     from mlm_nbdev.preprocessing import downsample, prepare_chunks
