@@ -21,7 +21,6 @@ if 'google.colab' in sys.modules:
     libs = [l for l in ('numpy', 'pandas', 'pyarrow', 'torch', 'transformers', 'datasets', 'accelerate') if l in sys.modules]
     before = {{l: md.version(l) for l in libs}}
     subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', 'mlm_nbdev[offline] @ git+{cfg['git_url']}@{branch}'], check=True)
-    subprocess.run('apt-get -qq install -y wordnet-base > /dev/null', shell=True)  # the offline profile's general English
     changed = [l for l in libs if md.version(l) != before[l]]
     print(f"Upgraded {{', '.join(changed)}}, already loaded: restart the runtime (Runtime > Restart session), then run all again."
           if changed else "mlm_nbdev is installed; no restart needed.")'''

@@ -180,6 +180,8 @@ def _parser():
         s.add_argument('--profile', choices=sorted(PROFILES), default=None, help='profile (default: chosen automatically)')
         s.add_argument('--output-dir', default='outputs', help='folder for results (default: outputs)')
         s.add_argument('--max-steps', type=int, default=None, help='cap on training steps (for quick runs)')
+        s.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE', dest='sets',
+                       help='change a profile field, e.g. --set train_size=256 (repeatable; a tuple takes commas)')
         return s
     add('probe', "fill-mask probe of the base model").add_argument('--text', default="This is a great [MASK].")
     add('explore', "load the reviews and describe them")
@@ -217,8 +219,10 @@ def main(argv:list|None=None)->int:
     if extra and args.grad_accum < 1:
         print(f"mlm-nbdev: --grad-accum={args.grad_accum} must be at least 1; drop it for no accumulation", file=sys.stderr)
         return 2
-    profile = get_profile(args.profile, verbose=_is_main(), max_steps=args.max_steps, **extra)
-    try: return _dispatch(args, profile)
+    if args.max_steps is not None: extra['max_steps'] = args.max_steps
+    try:
+        profile = get_profile(args.profile, verbose=_is_main(), sets=args.sets, **extra)
+        return _dispatch(args, profile)
     except (ValueError, FileNotFoundError) as e:  # bad input: one line naming the fix, no stack trace
         print(f"mlm-nbdev: {e}", file=sys.stderr)
         return 2

