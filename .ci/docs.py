@@ -1,0 +1,334 @@
+"""Build the documentation site's pages without Quarto, render a static preview of them, and check both.
+
+    python .ci/docs.py                 # process, render _docs_preview/, check; exits 1 listing every problem
+    python .ci/docs.py --no-browser    # the same without the Chromium check
+
+1. nbdev's own processing, the part of `nbdev_docs` that runs before Quarto: `refresh_quarto_yml`, the module index,
+   `nbdev_sidebar`, and `nbdev.serve`'s per-notebook processing (`_proc_file` and `serve_drv.main`, one notebook at a
+   time so that a failure names its page). It runs in a copy of the repository, so nothing tracked is rewritten. Any
+   error fails, and so does nbdev's warning about a cell that mixes imports with other code (the processor executes
+   every such cell); the Colab setup cell, which does nothing outside Colab, is the one exception.
+2. A preview: every processed notebook rendered to HTML with nbconvert, with a navigation that follows nbdev's
+   sidebar.yml, written to _docs_preview/ (git-ignored). It is not the published site, and each page says so.
+3. Checks: every function and class of every module's `__all__` has an entry (heading, signature, docstring) on its
+   lesson's page and every constant is named there; every notebook is a page and every page is in the navigation;
+   every internal link resolves; every image a notebook stores is on its page and decodes; no stored output is an
+   error or shows an absolute path of the machine that ran it.
+4. A real browser, where Chromium and its driver are installed: the index and one lesson page are loaded with Selenium,
+   screenshotted (_docs_preview/_screenshots/), and fail on a console error or an image that does not decode.
+"""
+import argparse, base64, html, importlib, inspect, io, json, os, re, shutil, subprocess, sys, tempfile, time, warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+checked = {'pages': 0, 'API entries': 0, 'internal links': 0, 'images': 0}  # counts, for the report
+COLAB_MARK = '# Colab setup'
+# absolute paths of a machine; a path under ~/.cache/mlm_nbdev is written with `~` and is fine
+MACHINE_PATH = re.compile(r'(?<![\w~.])/(?:root|home|tmp|work|Users|var/folders|private)/[^\s\'"\\]*')
+
+def problem(problems, page, msg): problems.append(f"{page}: {msg}")
+
+# ---------------------------------------------------------------- 1. nbdev's processing, in a copy
+def copy_repo(dest:Path):
+    "The tracked and untracked-but-not-ignored files of the repository, copied to `dest`."
+    files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split('\n')
+    for f in filter(None, files):
+        src = ROOT/f
+        if src.is_file():
+            (dest/f).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(src, dest/f)
+
+def process(work:Path, problems:list)->tuple:
+    "Run nbdev's pre-Quarto steps in `work`; returns (the processed folder, the sidebar's list of notebooks)."
+    os.chdir(work)
+    import yaml
+    from nbdev.config import get_config
+    from nbdev.doclinks import _build_modidx, nbglob
+    from nbdev.processors import FilterDefaults
+    from nbdev.quarto import nbdev_sidebar, refresh_quarto_yml
+    from nbdev.serve import _proc_file
+    import nbdev.serve_drv
+    cfg = get_config()
+    nbs, cache = cfg.nbs_path, cfg.config_path/'_proc'
+    refresh_quarto_yml()
+    if (nbs/'nbdev.yml').read_text() != (ROOT/'nbs'/'nbdev.yml').read_text():
+        problem(problems, 'nbs/nbdev.yml', "differs from what nbdev's refresh_quarto_yml writes from settings.ini; run it and commit")
+    check_publishing(cfg, problems)
+    _build_modidx()
+    nbdev_sidebar.__wrapped__(path=nbs)
+    sidebar = yaml.safe_load((nbs/'sidebar.yml').read_text())['website']['sidebar']['contents']
+    files = list(nbglob(nbs, func=Path, file_glob='', file_re='')) + [nbs/'_quarto.yml']
+    for s in files:
+        o = _proc_file(s, cache, nbs)
+        if o is None: continue
+        with warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter('always')
+            try: nbdev.serve_drv.main(o)
+            except Exception as e:
+                cause = e.__cause__ or e
+                problem(problems, s.name, f"nbdev's processing failed: {str(e).splitlines()[0]} ({type(cause).__name__}: {str(cause)[:200]})")
+        for w in ws:
+            msg = str(w.message)
+            if 'cells containing imports and other code' in msg and COLAB_MARK not in msg:
+                cell = msg.split('---', 2)[1].strip().splitlines()
+                problem(problems, s.name, f"a cell mixes imports with other code, so the docs processor runs it: {cell[0][:80]!r}; "
+                                          "move its imports into a cell of their own")
+    return cache, sidebar
+
+def check_publishing(cfg, problems:list):
+    "What nbdev 2.4's `nbdev_docs` expects of `_quarto.yml`, and that the workflow publishes the folder it writes."
+    import yaml
+    quarto = yaml.safe_load((ROOT/'nbs'/'_quarto.yml').read_text())
+    for f in ('nbdev.yml', 'sidebar.yml'):
+        if f not in quarto.get('metadata-files', []): problem(problems, 'nbs/_quarto.yml', f"metadata-files lacks {f}, which nbdev_docs writes")
+    out = yaml.safe_load((ROOT/'nbs'/'nbdev.yml').read_text())['project']['output-dir']
+    if out != cfg.doc_path.name: problem(problems, 'nbs/nbdev.yml', f"output-dir is {out!r} but settings.ini's doc_path is {cfg.doc_path.name!r}")
+    deploy = yaml.safe_load((ROOT/'.github'/'workflows'/'deploy.yaml').read_text())
+    steps = [s for job in deploy['jobs'].values() for s in job.get('steps', [])]
+    if not any('nbdev_docs' in str(s.get('run', '')) for s in steps): problem(problems, 'deploy.yaml', "no step runs nbdev_docs")
+    uploads = [s.get('with', {}).get('path') for s in steps if 'upload-pages-artifact' in str(s.get('uses', ''))]
+    if uploads != [cfg.doc_path.name]: problem(problems, 'deploy.yaml', f"uploads {uploads} but nbdev_docs writes {cfg.doc_path.name!r}")
+
+# ---------------------------------------------------------------- 2. the preview
+def directives(source:str)->dict:
+    "nbdev/Quarto `#|` directives of a cell, lower-cased."
+    out = {}
+    for l in source.splitlines():
+        m = re.match(r'^#\|\s*([\w-]+):?\s*(.*)$', l)
+        if m: out[m.group(1).lower()] = m.group(2).strip().lower()
+    return out
+
+def page_name(nb)->str:
+    fm = frontmatter(nb)
+    return fm.get('output-file') or 'index.html'
+
+def frontmatter(nb)->dict:
+    import yaml
+    c = nb.cells[0] if nb.cells else None
+    if c is not None and c.cell_type == 'raw' and c.source.startswith('---'):
+        return yaml.safe_load(c.source.strip().strip('-')) or {}
+    return {}
+
+def render(nb, pages:dict, cfg:dict)->tuple:
+    "(title, body HTML) of a processed notebook, through nbconvert."
+    import nbformat
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    fm = frontmatter(nb)
+    cells = []
+    for c in nb.cells[1:] if fm else nb.cells:
+        d = directives(c.source)
+        if c.cell_type == 'code':
+            if d.get('echo') == 'false' or c.source.startswith(COLAB_MARK): c.metadata.setdefault('tags', []).append('remove_input')
+            c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|')).strip()
+            for o in c.get('outputs', []):
+                data = o.get('data', {})
+                if 'application/vnd.jupyter.widget-view+json' in data and 'text/plain' in data:
+                    del data['application/vnd.jupyter.widget-view+json']  # a progress bar: its widget state is not stored, its text is
+                md = data.get('text/markdown')
+                if md: o['data']['text/markdown'] = re.sub(r'\{target="_blank"[^}]*\}', '', md)
+        cells.append(c)
+    nb.cells = cells
+    conf = Config(); conf.TagRemovePreprocessor.remove_input_tags = {'remove_input'}; conf.TagRemovePreprocessor.enabled = True
+    body, _ = HTMLExporter(template_name='basic', config=conf).from_notebook_node(nb)
+    return fm.get('title', 'mlm_nbdev'), fm.get('description', ''), body
+
+def code(text:str)->str: return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(text))
+
+def slug(text:str)->str: return re.sub(r'\s+', '-', re.sub(r'[^\w\s.-]', '', text.strip().lower()))
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{plain} - mlm_nbdev (preview)</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body {{ margin: 0; font-family: system-ui, sans-serif; line-height: 1.5; color: #222; }}
+nav {{ position: fixed; top: 0; bottom: 0; left: 0; width: 15rem; overflow-y: auto; padding: 1rem; background: #f4f6f8; border-right: 1px solid #ddd; }}
+nav a {{ display: block; padding: .15rem 0; color: #1a5fb4; text-decoration: none; }} nav a.here {{ font-weight: bold; }}
+main {{ margin-left: 17rem; padding: 1rem 2rem; max-width: 60rem; }}
+.preview {{ background: #fff3cd; border: 1px solid #e0c060; padding: .5rem 1rem; border-radius: 4px; font-size: .9rem; }}
+pre {{ background: #f6f8fa; padding: .6rem; overflow-x: auto; }} img {{ max-width: 100%; }}
+table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ddd; padding: .2rem .5rem; }}
+.prompt, .input_prompt, .output_prompt, .jp-InputPrompt, .jp-OutputPrompt {{ display: none; }}
+</style></head>
+<body><nav><strong>mlm_nbdev</strong>{nav}</nav>
+<main><p class="preview">A preview rendered without Quarto by <code>.ci/docs</code>, to check the pages before they are published.
+The published site is built by Quarto in the GitHub workflow and looks different.</p>
+<h1 class="title">{title}</h1><p class="description"><em>{description}</em></p>
+{body}</main></body></html>
+"""
+
+def build_preview(cache:Path, sidebar:list, out:Path, cfg:dict, problems:list)->dict:
+    "Render every processed notebook into `out`; returns page -> (source notebook, title)."
+    import nbformat
+    from bs4 import BeautifulSoup
+    shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
+    nbs = {p.name: nbformat.read(p, as_version=4) for p in sorted(cache.glob('*.ipynb'))}
+    pages = {name: page_name(nb) for name, nb in nbs.items()}
+    titles = {name: frontmatter(nb).get('title', name) for name, nb in nbs.items()}
+    site = cfg['doc_host'].rstrip('/') + cfg['doc_baseurl'].rstrip('/') + '/'
+    for name, nb in nbs.items():
+        title, description, body = render(nb, pages, cfg)
+        nav = ''.join(f'<a href="{pages[n]}"{" class=here" if n == name else ""}>{code(titles[n])}</a>'
+                      for n in sidebar if n in pages)
+        soup = BeautifulSoup(PAGE.format(plain=html.escape(title.replace('`', '')), title=code(title), description=code(description), nav=nav, body=body), 'html.parser')
+        for a in soup.find_all('a', class_='anchor-link'): a.decompose()  # nbconvert's own anchors; Quarto's ids below
+        for h in soup.find_all(re.compile('^h[1-6]$')):
+            h['id'] = slug(h.get_text().replace('¶', ''))  # Quarto's ids: lower case, which nbdev's links use
+        for a in soup.find_all('a', href=True):
+            href = a['href']
+            if href.startswith(site): href = href[len(site):]
+            m = re.match(r'^(?:\./)?([\w.-]+\.ipynb)(#.*)?$', href)
+            if m and m.group(1) in pages: href = pages[m.group(1)] + (m.group(2) or '')
+            a['href'] = href
+        (out/pages[name]).write_text(str(soup))
+    return {pages[n]: (n, titles[n]) for n in nbs}
+
+# ---------------------------------------------------------------- 3. the checks
+def check_pages(out:Path, pages:dict, sidebar:list, problems:list):
+    "Every notebook is a page, every page is in the navigation, every internal link resolves."
+    from bs4 import BeautifulSoup
+    for nb in sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb')):
+        if nb not in {v[0] for v in pages.values()}: problem(problems, nb, "has no page in the preview")
+        if nb not in sidebar: problem(problems, nb, "is not in the navigation (sidebar.yml)")
+    soups = {p: BeautifulSoup((out/p).read_text(), 'html.parser') for p in pages}
+    checked['internal links'] = 0
+    ids = {p: {t['id'] for t in s.find_all(id=True)} for p, s in soups.items()}
+    for p, s in soups.items():
+        nav = {a['href'] for a in s.nav.find_all('a', href=True)}
+        for q in pages:
+            if q not in nav: problem(problems, p, f"its navigation lacks {q}")
+        for a in s.find_all('a', href=True):
+            href = a['href']
+            if re.match(r'^[a-z][\w+.-]*:', href) or href.startswith('//'): continue  # another site
+            checked['internal links'] += 1
+            target, _, anchor = href.partition('#')
+            target = target or p
+            if target not in pages: problem(problems, p, f"link {href!r} leads to no page of the site"); continue
+            if anchor and anchor not in ids[target]: problem(problems, p, f"link {href!r}: {target} has no anchor #{anchor}")
+    return soups
+
+def check_api(soups:dict, pages:dict, problems:list):
+    "Every function and class of every module's `__all__` has an entry on its page; every constant is named there."
+    sys.path.insert(0, str(ROOT))
+    page_of_nb = {v[0]: p for p, v in pages.items()}
+    for py in sorted((ROOT/'mlm_nbdev').glob('[!_]*.py')):
+        modname = f"mlm_nbdev.{py.stem}"
+        m = re.search(r'File to edit: \.\./nbs/(\S+\.ipynb)', py.read_text())
+        if m is None: problem(problems, py.name, "is not exported from a notebook (no 'File to edit' line)"); continue
+        nbname = m.group(1)
+        mod = importlib.import_module(modname)
+        page = page_of_nb.get(nbname)
+        if page is None: problem(problems, nbname, f"has no page, so module {modname} has no documentation"); continue
+        soup = soups[page]; text = soup.get_text(' ')
+        for name in getattr(mod, '__all__', []):
+            obj = getattr(mod, name)
+            checked['API entries'] += 1
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                h = next((t for t in soup.find_all(re.compile('^h[1-6]$')) if t.get_text().replace('¶', '').strip() == name), None)
+                if h is None: problem(problems, page, f"{modname}.{name} has no documentation entry (no heading {name!r})"); continue
+                entry = ''
+                for sib in h.next_siblings:  # the entry runs to the next entry's rule or heading
+                    if getattr(sib, 'name', None) in ('hr', 'h1', 'h2', 'h3'): break
+                    entry += sib.get_text(' ') if hasattr(sib, 'get_text') else str(sib)
+                doc = inspect.cleandoc(obj.__doc__) if obj.__doc__ else None  # its own, not one inherited
+                if not doc: problem(problems, page, f"{modname}.{name} has no docstring")
+                elif re.sub(r'\s+', '', doc.replace('`', ''))[:40] not in re.sub(r'\s+', '', entry): problem(problems, page, f"{modname}.{name}: its docstring is not in its entry")
+                if f"{name}(" not in entry.replace(' ', '').replace('\n', ''): problem(problems, page, f"{modname}.{name}: its signature is not in its entry")
+            elif name not in text: problem(problems, page, f"constant {modname}.{name} is not named on the page")
+
+def stored_images(nb)->int:
+    "Images a notebook stores in the outputs of cells the docs show."
+    return sum(1 for c in nb.cells if c.cell_type == 'code' and 'hide' not in directives(c.source)
+               for o in c.get('outputs', []) if 'image/png' in o.get('data', {}))
+
+def check_images_and_outputs(soups:dict, pages:dict, problems:list):
+    "Every stored image is on its page and decodes; no stored output is an error or shows a machine path."
+    import nbformat
+    from PIL import Image
+    page_of_nb = {v[0]: p for p, v in pages.items()}
+    for path in sorted((ROOT/'nbs').glob('*.ipynb')):
+        nb = nbformat.read(path, as_version=4)
+        for i, c in enumerate(nb.cells):
+            for o in c.get('outputs', []):
+                if o.get('output_type') == 'error': problem(problems, path.name, f"cell {i} stores an error output ({o.get('ename')})")
+                m = MACHINE_PATH.search(json.dumps(o))
+                if m: problem(problems, path.name, f"cell {i} stores an absolute path of the machine that ran it: {m.group(0)[:60]}")
+        page = page_of_nb.get(path.name)
+        if page is None: continue
+        imgs = [im for im in soups[page].find_all('img') if im.get('src', '').startswith('data:image/')]
+        checked['images'] += len(imgs)
+        want = stored_images(nb)
+        if len(imgs) < want: problem(problems, page, f"shows {len(imgs)} of the {want} images its notebook stores")
+        for im in imgs:
+            try: Image.open(io.BytesIO(base64.b64decode(im['src'].split(',', 1)[1]))).verify()
+            except Exception as e: problem(problems, page, f"an image does not decode ({type(e).__name__})")
+
+# ---------------------------------------------------------------- 4. a real browser
+def browser_check(out:Path, pages:dict, problems:list)->str:
+    "Load the index and one lesson page in headless Chromium; screenshots; console errors and broken images fail."
+    chromium = shutil.which('chromium') or shutil.which('chromium-browser') or shutil.which('google-chrome')
+    driver_bin = shutil.which('chromedriver')
+    if not (chromium and driver_bin):
+        return "browser check skipped: no Chromium here (Debian: apt-get install chromium chromium-driver); the other checks ran"
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions(); opts.binary_location = chromium
+    for a in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', '--window-size=1280,1600', '--allow-file-access-from-files'):
+        opts.add_argument(a)
+    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    shots = out/'_screenshots'; shots.mkdir(exist_ok=True)
+    lesson = next((p for p in sorted(pages) if p != 'index.html' and pages[p][0] == '07_downstream.ipynb'), None) or sorted(pages)[1]
+    driver = webdriver.Chrome(service=Service(driver_bin), options=opts)
+    said, offline = [], set()
+    try:
+        for p in ('index.html', lesson):
+            driver.get((out/p).resolve().as_uri())
+            time.sleep(0.5)
+            driver.save_screenshot(str(shots/p.replace('.html', '.png')))
+            for e in driver.get_log('browser'):
+                msg = e.get('message', '')
+                if e.get('level') != 'SEVERE': continue
+                if re.match(r'^https?://', msg) and 'net::ERR_' in msg: offline.add(msg.split()[0]); continue  # no network here
+                problem(problems, p, f"console error in Chromium: {msg[:200]}")
+            local = "[...document.images].filter(i => !/^https?:/.test(i.src))"
+            broken = driver.execute_script(f"return {local}.filter(i => !(i.complete && i.naturalWidth > 0)).length")
+            n = driver.execute_script(f"return {local}.length")
+            if broken: problem(problems, p, f"{broken} of {n} images do not decode in Chromium")
+            said.append(f"{p}: {n} local images, all decoded, screenshot _screenshots/{p.replace('.html', '.png')}")
+    finally: driver.quit()
+    version = subprocess.run([chromium, '--version'], capture_output=True, text=True).stdout.strip()
+    return (f"browser check ({version}): " + '; '.join(said)
+            + (f"; not reachable from here, not counted: {', '.join(sorted(offline))}" if offline else ''))
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--out', default=str(ROOT/'_docs_preview'), help='folder for the preview (default: _docs_preview)')
+    ap.add_argument('--no-browser', action='store_true', help='skip the Chromium check')
+    args = ap.parse_args()
+    t0, problems, out = time.perf_counter(), [], Path(args.out).resolve()
+    import configparser
+    cp = configparser.ConfigParser(delimiters=['=']); cp.read(ROOT/'settings.ini'); cfg = cp['DEFAULT']
+    work = Path(tempfile.mkdtemp(prefix='mlm-nbdev-docs-'))
+    try:
+        copy_repo(work)
+        cache, sidebar = process(work, problems)
+        t1 = time.perf_counter()
+        pages = build_preview(cache, sidebar, out, cfg, problems)
+    finally:
+        os.chdir(ROOT); shutil.rmtree(work, ignore_errors=True)
+    soups = check_pages(out, pages, sidebar, problems)
+    check_api(soups, pages, problems)
+    check_images_and_outputs(soups, pages, problems)
+    t2 = time.perf_counter()
+    said = "browser check skipped (--no-browser)" if args.no_browser else browser_check(out, pages, problems)
+    print(f"docs: {len(pages)} pages processed in {t1 - t0:.0f} s, rendered and checked in {t2 - t1:.0f} s; preview in "
+          f"{out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
+    checked['pages'] = len(pages)
+    print("docs: checked " + ', '.join(f"{v} {k}" for k, v in checked.items()))
+    print(f"docs: {said} ({time.perf_counter() - t2:.0f} s)")
+    if problems:
+        print(f"docs: {len(problems)} problem(s):"); print('\n'.join(f"  - {p}" for p in problems))
+        sys.exit(1)
+    print("docs: no problems found")
+
+if __name__ == '__main__': main()
