@@ -24,14 +24,21 @@ ROOT = Path(__file__).resolve().parent.parent
 checked = {'pages': 0, 'API entries': 0, 'internal links': 0, 'images': 0}  # counts, for the report
 COLAB_MARK = '# Colab setup'
 # absolute paths of a machine; a path under ~/.cache/mlm_nbdev is written with `~` and is fine
-MACHINE_PATH = re.compile(r'(?<![\w~.])/(?:root|home|tmp|work|Users|var/folders|private)/[^\s\'"\\]*')
+MACHINE_PATH = re.compile(r'(?<![\w~.])/(?:root|home|tmp|work|Users|var/folders|private|usr|opt|mnt|content|kaggle)/[^\s\'"]*'
+                          r'|\b[A-Za-z]:\\(?:Users|Windows|Program Files)\\[^\s\'"]*')
+
+def output_texts(o)->list:
+    "The text an output shows: its stream text, traceback, and every text-like value of its data."
+    texts = [o.get('text', ''), o.get('evalue', ''), *o.get('traceback', [])]
+    texts += [v for k, v in o.get('data', {}).items() if not k.startswith('image/')]
+    return [''.join(t) if isinstance(t, list) else t if isinstance(t, str) else json.dumps(t) for t in texts]
 
 def problem(problems, page, msg): problems.append(f"{page}: {msg}")
 
 # ---------------------------------------------------------------- 1. nbdev's processing, in a copy
 def copy_repo(dest:Path):
     "The tracked and untracked-but-not-ignored files of the repository, copied to `dest`."
-    files = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split('\n')
+    files = subprocess.run(['git', 'ls-files', '-coz', '--exclude-standard'], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split('\0')
     for f in filter(None, files):
         src = ROOT/f
         if src.is_file():
@@ -65,7 +72,8 @@ def process(work:Path, problems:list)->tuple:
             try: nbdev.serve_drv.main(o)
             except Exception as e:
                 cause = e.__cause__ or e
-                problem(problems, s.name, f"nbdev's processing failed: {str(e).splitlines()[0]} ({type(cause).__name__}: {str(cause)[:200]})")
+                first = (str(e).splitlines() or [type(e).__name__])[0]
+                problem(problems, s.name, f"nbdev's processing failed: {first} ({type(cause).__name__}: {str(cause)[:200]})")
         for w in ws:
             msg = str(w.message)
             if 'cells containing imports and other code' in msg and COLAB_MARK not in msg:
@@ -251,7 +259,7 @@ def check_images_and_outputs(soups:dict, pages:dict, problems:list):
         for i, c in enumerate(nb.cells):
             for o in c.get('outputs', []):
                 if o.get('output_type') == 'error': problem(problems, path.name, f"cell {i} stores an error output ({o.get('ename')})")
-                m = MACHINE_PATH.search(json.dumps(o))
+                m = next((m for t in output_texts(o) if (m := MACHINE_PATH.search(t))), None)
                 if m: problem(problems, path.name, f"cell {i} stores an absolute path of the machine that ran it: {m.group(0)[:60]}")
         page = page_of_nb.get(path.name)
         if page is None: continue
@@ -277,11 +285,11 @@ def browser_check(out:Path, pages:dict, problems:list)->str:
         opts.add_argument(a)
     opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     shots = out/'_screenshots'; shots.mkdir(exist_ok=True)
-    lesson = next((p for p in sorted(pages) if p != 'index.html' and pages[p][0] == '07_downstream.ipynb'), None) or sorted(pages)[1]
+    lesson = next((p for p in sorted(pages) if pages[p][0] == '07_downstream.ipynb'), None) or sorted(pages)[-1]
     driver = webdriver.Chrome(service=Service(driver_bin), options=opts)
     said, offline = [], set()
     try:
-        for p in ('index.html', lesson):
+        for p in dict.fromkeys(('index.html', lesson)):
             driver.get((out/p).resolve().as_uri())
             time.sleep(0.5)
             driver.save_screenshot(str(shots/p.replace('.html', '.png')))
@@ -294,7 +302,7 @@ def browser_check(out:Path, pages:dict, problems:list)->str:
             broken = driver.execute_script(f"return {local}.filter(i => !(i.complete && i.naturalWidth > 0)).length")
             n = driver.execute_script(f"return {local}.length")
             if broken: problem(problems, p, f"{broken} of {n} images do not decode in Chromium")
-            said.append(f"{p}: {n} local images, all decoded, screenshot _screenshots/{p.replace('.html', '.png')}")
+            said.append(f"{p}: {n - broken} of {n} local images decoded, screenshot _screenshots/{p.replace('.html', '.png')}")
     finally: driver.quit()
     version = subprocess.run([chromium, '--version'], capture_output=True, text=True).stdout.strip()
     return (f"browser check ({version}): " + '; '.join(said)
@@ -304,6 +312,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--out', default=str(ROOT/'_docs_preview'), help='folder for the preview (default: _docs_preview)')
     ap.add_argument('--no-browser', action='store_true', help='skip the Chromium check')
+    ap.add_argument('--require-browser', action='store_true', help='fail when Chromium is missing (CI)')
     args = ap.parse_args()
     t0, problems, out = time.perf_counter(), [], Path(args.out).resolve()
     import configparser
@@ -321,6 +330,7 @@ def main():
     check_images_and_outputs(soups, pages, problems)
     t2 = time.perf_counter()
     said = "browser check skipped (--no-browser)" if args.no_browser else browser_check(out, pages, problems)
+    if args.require_browser and said.startswith('browser check skipped'): problem(problems, 'browser', said)
     print(f"docs: {len(pages)} pages processed in {t1 - t0:.0f} s, rendered and checked in {t2 - t1:.0f} s; preview in "
           f"{out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     checked['pages'] = len(pages)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #52b65536
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, importlib.metadata, importlib.util, inspect, json, os, socket, typing, warnings
+import contextlib, dataclasses, hashlib, importlib.metadata, importlib.util, inspect, json, os, shlex, socket, typing, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 __all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'SYSTEM_WORDNET', 'WORDNET_FILES', 'Profile', 'has_gpu', 'hub_reachable',
            'choose_profile', 'profile_value', 'parse_settings', 'get_profile', 'mixed_precision', 'cache_dir',
            'fingerprint', 'library_versions', 'show_path', 'wordnet_missing', 'pip_wordnet', 'wordnet_source',
-           'describe_wordnet', 'quiet', 'hub_login']
+           'has_wordnet', 'describe_wordnet', 'quiet', 'hub_login']
 
 # %% ../nbs/00_config.ipynb #e83e0176
 @dataclass(frozen=True)
@@ -106,31 +106,31 @@ def profile_value(name:str,             # a `Profile` field
                  ):
     "`text` converted to the type of the `Profile` field `name`."
     types = _field_types()
+    if name == 'name': raise ValueError(f"{source} name={text} would rename the profile; pick a profile with --profile or MLM_NBDEV_PROFILE")
     if name not in types:
-        raise ValueError(f"{source} {name}={text} names no Profile field; pick one of {', '.join(types)}")
+        raise ValueError(f"{source} {name}={text} names no Profile field; pick one of {', '.join(t for t in types if t != 'name')}")
     hint = types[name]
     args = typing.get_args(hint)
     if args and text.lower() == 'none' and type(None) in args: return None
     kind = next((a for a in args if a is not type(None)), hint)
     try:
         if kind is tuple:
-            item = type(getattr(COURSE, name)[0]) if getattr(COURSE, name) else str
-            return tuple(item(v) for v in text.split(',') if v.strip())
-        if kind is bool:
-            if text.lower() not in ('true', 'false', '1', '0'): raise ValueError(text)
-            return text.lower() in ('true', '1')
+            item = type(getattr(COURSE, name)[0])
+            value = tuple(item(v) for v in text.split(',') if v.strip())
+            if not value: raise ValueError(text)
+            return value
         return kind(text)
     except ValueError:
         raise ValueError(f"{source} {name}={text!r} is not a valid {getattr(kind, '__name__', kind)}; "
                          f"write it like {name}={_example(getattr(COURSE, name))}") from None
 
-def _example(v): return ','.join(map(str, v)) if isinstance(v, tuple) else v
+def _example(v): return ','.join(map(str, v)) if isinstance(v, tuple) else '12' if v is None else v
 
 def parse_settings(entries,                   # 'FIELD=VALUE FIELD=VALUE' or a list of 'FIELD=VALUE'
                    source:str='MLM_NBDEV_SET', # where they were written, for messages
                   )->dict:                    # field -> value of the field's type
     "Profile overrides written as text, converted and checked."
-    if isinstance(entries, str): entries = entries.split()
+    if isinstance(entries, str): entries = shlex.split(entries)  # quotes keep a value with spaces whole
     out = {}
     for e in entries or []:
         name, eq, text = e.partition('=')
@@ -219,6 +219,10 @@ def wordnet_source(profile:Profile)->tuple: # ('system', 'pip', 'folder' or 'non
         raise FileNotFoundError(f"wordnet_source={want!r} is neither 'auto', 'system', 'pip' nor 'none', and no WordNet folder "
                                 f"(it lacks {', '.join(missing)}); pick one of those or WordNet 3.0's dict folder")
     return 'folder', Path(want).expanduser()
+
+def has_wordnet(profile:Profile)->bool:
+    "Whether the profile has a general-English corpus (else lesson 9's fallback applies)."
+    return wordnet_source(profile)[1] is not None
 
 def describe_wordnet(profile:Profile)->str:
     "Where the profile's WordNet comes from, in words (no machine-specific path for the two packages)."

