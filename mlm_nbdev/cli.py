@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse, builtins, json, os, sys, time
 from pathlib import Path
 from .config import PROFILES, Profile, get_profile, show_path
+from .sources import check_model, corpus_kind, describe_data, describe_model
 
 # %% auto #0
 __all__ = ['probe', 'explore', 'prepare', 'train', 'evaluate', 'fill_mask_cmd', 'classify', 'run', 'format_summary', 'main']
@@ -21,11 +22,12 @@ def explore(profile:Profile, reviews=None, tokenizer=None)->dict:
     "Split sizes, label counts, review lengths and markup of the profile's reviews (loaded unless given)."
     import numpy as np
     from mlm_nbdev.data import count_markup, label_counts, load_reviews, load_tokenizer, review_lengths
+    from mlm_nbdev.sources import has_labels
     reviews = reviews if reviews is not None else load_reviews(profile)
     lengths = review_lengths(reviews['train'], tokenizer or load_tokenizer(profile))
     tags, with_tags = count_markup(reviews['train'])
-    return {'splits': {k: len(v) for k, v in reviews.items()},
-            'labels': {k: {int(l): int(n) for l, n in c.items()} for k, c in label_counts(reviews).items()},
+    labels = {k: {int(l): int(n) for l, n in c.items()} for k, c in label_counts(reviews).items()} if has_labels(reviews) else None
+    return {'splits': {k: len(v) for k, v in reviews.items()}, 'labels': labels,
             'median_tokens': int(np.median(lengths)), 'share_over_512': round(float((lengths > 512).mean()), 4),
             'br_tags': tags, 'reviews_with_br': with_tags}
 
@@ -107,8 +109,9 @@ def fill_mask_cmd(profile:Profile, text:str, model_dir=None, k:int=5)->dict:
 def classify(profile:Profile, model_dir=None, seeds=None, progress:bool=True)->list:
     "Accuracy and F1 of sentiment classifiers fine-tuned from the base and the adapted checkpoint (lesson 7)."
     from mlm_nbdev.data import load_tokenizer
-    from mlm_nbdev.downstream import base_checkpoint, classifier_data, compare_checkpoints
+    from mlm_nbdev.downstream import classifier_data, compare_checkpoints
     from mlm_nbdev.inference import adapted_source
+    from mlm_nbdev.sources import base_checkpoint
     adapted = str(adapted_source(profile, model_dir))  # fails early, naming the command that makes the adapted model
     tokenizer = load_tokenizer(profile)
     train, test = classifier_data(profile, tokenizer)
@@ -122,13 +125,14 @@ def run(profile:Profile, output_dir:str|Path='outputs', progress:bool=True)->dic
     from mlm_nbdev.data import count_parameters, fill_masks, load_model, load_reviews, load_tokenizer
     from mlm_nbdev.general import general_eval_or_none
     from mlm_nbdev.inference import load_adapted
+    from mlm_nbdev.sources import has_labels
     from mlm_nbdev.trainer import perplexity
     t0, out, times = time.perf_counter(), Path(output_dir), {}
     if out.exists() and not out.is_dir():
         raise ValueError(f"output_dir={str(out)!r} is an existing file; pick a folder path")
     def lap(name, t):
         times[name] = round(time.perf_counter() - t, 1); return time.perf_counter()
-    summary = {'profile': profile.name, 'model': profile.model_name, 'dataset': profile.dataset_name}
+    summary = {'profile': profile.name, 'model': describe_model(profile), 'dataset': describe_data(profile)}
     t = time.perf_counter()
     tokenizer, base = load_tokenizer(profile), load_model(profile)
     t = lap('base model', t)
@@ -143,31 +147,37 @@ def run(profile:Profile, output_dir:str|Path='outputs', progress:bool=True)->dic
     summary['training'] = {k: r[k] for k in ('engine', 'steps', 'processes', 'seconds')}
     t = lap('training', t)
     adapted, _, _ = load_adapted(profile, out/'model')
-    summary['imdb_perplexity'] = [r['history'][0]['perplexity'], r['history'][-1]['perplexity']]
+    summary['heldout_perplexity'] = [r['history'][0]['perplexity'], r['history'][-1]['perplexity']]
     general = general_eval_or_none(profile, tokenizer)
     summary['general_perplexity'] = None if general is None else [perplexity(m, general)['perplexity'] for m in (base, adapted)]
     summary['probe_after'] = [w for w, _ in fill_masks(adapted, tokenizer, probe_text)[0]]
     t = lap('evaluation', t)
-    summary['downstream'] = classify(profile, out/'model', seeds=profile.classifier_seeds[:1], progress=progress)
-    t = lap('downstream', t)
+    if has_labels(reviews):
+        summary['downstream'] = classify(profile, out/'model', seeds=profile.classifier_seeds[:1], progress=progress)
+        t = lap('downstream', t)
+    else:
+        summary['downstream'], summary['downstream_skipped'] = None, (
+            f"skipped: the sentiment classifier needs labels, and {describe_data(profile)} has no label column")
+        print(f"Downstream step {summary['downstream_skipped']}")
     summary.update(model_dir=show_path(out.resolve()/'model'), step_seconds=times, wall_seconds=round(time.perf_counter() - t0, 1))
     (out/'summary.json').write_text(json.dumps(summary, indent=2))
     return summary
 
 def format_summary(s:dict)->str:
     "A short human-readable summary of `run`'s result."
-    d, ppl, gen = s['data'], s['imdb_perplexity'], s['general_perplexity']
-    acc = {r['model']: r for r in s['downstream']}
+    d, ppl, gen = s['data'], s['heldout_perplexity'], s['general_perplexity']
+    acc = {r['model']: r for r in s['downstream'] or []}
     return '\n'.join([
         f"profile            {s['profile']} ({s['model']} on {s['dataset']}, {s['parameters']/1e6:.1f}M parameters)",
-        "reviews            " + ', '.join(f"{k} {v:,}" for k, v in d['splits'].items()),
+        "documents          " + ', '.join(f"{k} {v:,}" for k, v in d['splits'].items()),
         "chunks             " + ', '.join(f"{k} {v:,}" for k, v in s['chunks'].items()),
         f"training           {s['training']['steps']} steps ({s['training']['engine']}, {s['training']['processes']} process(es))",
-        f"IMDb perplexity    {ppl[0]:,.1f} -> {ppl[1]:,.1f}",
+        f"corpus perplexity  {ppl[0]:,.1f} -> {ppl[1]:,.1f} (held-out chunks)",
         "general perplexity " + (f"{gen[0]:,.1f} -> {gen[1]:,.1f}" if gen else "(no WordNet here)"),
         f"fill-mask before   This is a great [MASK]. -> {', '.join(s['probe_before'])}",
         f"fill-mask after    This is a great [MASK]. -> {', '.join(s['probe_after'])}",
-        f"sentiment accuracy base {acc['base']['accuracy']:.3f}, adapted {acc['adapted']['accuracy']:.3f} (seed {acc['base']['seed']})",
+        (f"sentiment accuracy base {acc['base']['accuracy']:.3f}, adapted {acc['adapted']['accuracy']:.3f} (seed {acc['base']['seed']})"
+         if acc else f"downstream         {s['downstream_skipped']}"),
         f"model saved to     {s['model_dir']}",
         f"wall time          {s['wall_seconds']:.0f} s (" + ', '.join(f"{k} {v:.0f} s" for k, v in s['step_seconds'].items()) + ")"])
 
@@ -180,6 +190,9 @@ def _parser():
         s.add_argument('--profile', choices=sorted(PROFILES), default=None, help='profile (default: chosen automatically)')
         s.add_argument('--output-dir', default='outputs', help='folder for results (default: outputs)')
         s.add_argument('--max-steps', type=int, default=None, help='cap on training steps (for quick runs)')
+        s.add_argument('--model', default=None, metavar='NAME_OR_FOLDER', help="base masked LM: a Hub id or a local folder (default: the profile's)")
+        s.add_argument('--data', default=None, metavar='SOURCE', help="corpus: a Hub id, a dataset folder, or a .csv/.json/.jsonl/.parquet/.txt file")
+        s.add_argument('--text-column', default=None, metavar='NAME', help="the corpus column holding the text (default: text)")
         s.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE', dest='sets',
                        help='change a profile field, e.g. --set train_size=256 (repeatable; a tuple takes commas)')
         return s
@@ -221,7 +234,9 @@ def main(argv:list|None=None)->int:
         return 2
     if args.max_steps is not None: extra['max_steps'] = args.max_steps
     try:
-        profile = get_profile(args.profile, verbose=_is_main(), sets=args.sets, **extra)
+        options = {'--model': args.model, '--data': args.data, '--text-column': args.text_column}
+        profile = get_profile(args.profile, verbose=_is_main(), sets=args.sets, options=options, **extra)
+        check_model(profile); corpus_kind(profile)  # a missing or wrong source fails here, before any work
         return _dispatch(args, profile)
     except (ValueError, FileNotFoundError) as e:  # bad input: one line naming the fix, no stack trace
         print(f"mlm-nbdev: {e}", file=sys.stderr)
@@ -242,9 +257,10 @@ def _dispatch(args, profile)->int:
         r = evaluate(profile, args.model_dir, args.batch_size)
         if _is_main(): print(json.dumps(r) if args.json else f"perplexity {r['perplexity']:,.3f} over {r['masked_tokens']:,} masked tokens")
     elif args.command == 'build-base':
-        from mlm_nbdev.general import build_general_base, general_base
-        if args.into: build_general_base(profile, args.into)
-        else: print(f"general base: {show_path(general_base(profile))}")
+        from mlm_nbdev.general import build_base
+        from mlm_nbdev.sources import base_checkpoint
+        if args.into: build_base(profile, args.into)
+        else: print(f"base: {show_path(base_checkpoint(profile))}")
     elif args.command == 'fill-mask':
         for name, masks in fill_mask_cmd(profile, args.text, args.model_dir).items():
             for i, r in enumerate(masks): print(f"{name:>8} mask {i + 1}: " + ', '.join(f"{t} ({p:.3f})" for t, p in r))

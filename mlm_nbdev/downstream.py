@@ -8,11 +8,13 @@ import contextlib, hashlib, json, math, time
 from pathlib import Path
 import numpy as np
 import torch
-from .config import Profile, cache_dir, fingerprint, has_wordnet, library_versions, mixed_precision, quiet, show_path
+from .config import Profile, mixed_precision, quiet, show_path
+from .sources import base_checkpoint, has_labels
+from .data import load_reviews
 
 # %% auto #0
-__all__ = ['head_and_tail', 'classifier_data', 'data_fingerprint', 'base_checkpoint', 'mean_pool', 'SentimentClassifier',
-           'batch_order', 'finetune_classifier', 'compare_checkpoints', 'summarize', 'plot_comparison', 't_interval',
+__all__ = ['head_and_tail', 'classifier_data', 'data_fingerprint', 'mean_pool', 'SentimentClassifier', 'batch_order',
+           'finetune_classifier', 'compare_checkpoints', 'summarize', 'plot_comparison', 't_interval',
            'paired_difference', 'plot_paired', 'pooled_features', 'probe_model', 'linear_probe', 'label_budget']
 
 # %% ../nbs/07_downstream.ipynb #2dbf4e9c
@@ -26,8 +28,10 @@ def head_and_tail(ids:list,       # token ids of one text, without special token
 
 def classifier_data(profile:Profile, tokenizer, reviews=None)->tuple:
     "(train, test) labelled reviews for the classifier, each cut to its head and tail, seeded and stratified."
-    from mlm_nbdev.data import load_reviews
     reviews = reviews if reviews is not None else load_reviews(profile, verbose=False)
+    if not has_labels(reviews):
+        raise ValueError(f"--data {profile.dataset_name} has no label column, and the sentiment classifier needs labels; "
+                         "pass a corpus with a 'label' column of integers or names")
     if 'downstream' in reviews:  # offline: reviews kept out of adaptation
         parts = reviews['downstream'].train_test_split(train_size=profile.classifier_train, test_size=profile.classifier_test,
                                                        seed=profile.seed, stratify_by_column='label')
@@ -53,18 +57,6 @@ def data_fingerprint(ds)->str:
     return h.hexdigest()[:16]
 
 # %% ../nbs/07_downstream.ipynb #cc3e16c7
-def base_checkpoint(profile:Profile)->str:
-    "The base model as something `from_pretrained` takes: a Hub id (course) or the cached offline base's folder."
-    if profile.model_name != 'minilm-student': return profile.model_name
-    from mlm_nbdev.general import general_base
-    if has_wordnet(profile): return str(general_base(profile, verbose=False))
-    from mlm_nbdev.data import build_student
-    key = fingerprint(list(profile.student_layers), profile.seed, library_versions(), build_student)  # what decides its weights
-    dest = cache_dir()/'base'/f'{profile.name}-student-new-head-{key}'
-    if not (dest/'config.json').exists():
-        with quiet(): build_student(profile).save_pretrained(dest)
-    return str(dest)
-
 def mean_pool(hidden:torch.Tensor,         # (batch, length, width) encoder outputs
               attention_mask:torch.Tensor, # (batch, length), 1 on real tokens
              )->torch.Tensor:              # (batch, width)
@@ -85,9 +77,9 @@ class SentimentClassifier(torch.nn.Module):
         return self.head(mean_pool(self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state, attention_mask))
 
 # %% ../nbs/07_downstream.ipynb #e3f5a7b9
-def _amp():
-    "Autocast and a gradient scaler for the precision `mixed_precision` picks (none on a CPU)."
-    prec = mixed_precision()
+def _amp(profile:Profile|None=None):
+    "Autocast and a gradient scaler for the precision `mixed_precision` picks for `profile` (none on a CPU)."
+    prec = mixed_precision(profile)
     dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(prec)
     amp = torch.autocast('cuda', dtype=dtype) if dtype else contextlib.nullcontext()
     return amp, torch.amp.GradScaler('cuda', enabled=prec == 'fp16')
@@ -112,7 +104,7 @@ def finetune_classifier(checkpoint:str, tokenizer, train, test, profile:Profile,
     groups = [{'params': model.encoder.parameters(), 'lr': profile.classifier_lr}, {'params': model.head.parameters(), 'lr': profile.classifier_head_lr}]
     opt = torch.optim.AdamW(groups, weight_decay=profile.weight_decay)
     sched = get_scheduler('linear', opt, num_warmup_steps=len(batches) // 10, num_training_steps=len(batches))
-    amp, scaler = _amp()
+    amp, scaler = _amp(profile)
     rows, labels = train.select_columns(['input_ids', 'attention_mask']).to_list(), torch.tensor(train['label'])  # once, not per batch
     model.train()
     for idx in tqdm(batches, desc='fine-tuning', disable=not progress, leave=False):
@@ -198,13 +190,15 @@ def plot_paired(results, metric:str='accuracy', title:str=''):
     return fig
 
 # %% ../nbs/07_downstream.ipynb #d8e0f2a4
-def pooled_features(checkpoint:str, ds, tokenizer, batch_size:int=128)->np.ndarray:
+def pooled_features(checkpoint:str, ds, tokenizer, batch_size:int=128,
+                    profile:Profile|None=None, # its `precision` on a GPU (default: 'auto')
+                   )->np.ndarray:
     "Mean-pooled last-layer features of every review in `ds` (tokenized), from `checkpoint`'s frozen encoder."
     from transformers import AutoModel, DataCollatorWithPadding
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     with quiet(): encoder = AutoModel.from_pretrained(checkpoint).to(device).eval()
     collate, rows, out = DataCollatorWithPadding(tokenizer), ds.select_columns(['input_ids', 'attention_mask']).to_list(), []
-    amp, _ = _amp()
+    amp, _ = _amp(profile)
     with torch.no_grad():
         for i in range(0, len(rows), batch_size):
             b = {k: v.to(device) for k, v in collate(rows[i:i + batch_size]).items()}

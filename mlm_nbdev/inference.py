@@ -6,7 +6,8 @@
 from __future__ import annotations
 from pathlib import Path
 import torch
-from .config import Profile, cache_dir, hub_reachable, quiet, show_path
+from .config import Profile, hub_reachable, profile_args, quiet, show_path
+from .sources import run_command, run_dir
 from .data import fill_masks
 from .trainer import has_saved_model
 
@@ -15,8 +16,8 @@ __all__ = ['PROBES', 'adapted_dir', 'adapted_source', 'load_adapted', 'compare_p
 
 # %% ../nbs/06_inference.ipynb #7735fb54
 def adapted_dir(profile:Profile)->Path:
-    "The folder where lesson 5 (and `mlm-nbdev train`) save the adapted model of `profile`."
-    return cache_dir()/'runs'/profile.name/'accelerate'
+    "The folder where lesson 5 saves the adapted model of `profile` (keyed by the fields that decide it: `sources.run_dir`)."
+    return run_dir(profile, 'accelerate')
 
 def adapted_source(profile:Profile,
                    source:str|Path|None=None, # a folder or a Hub id (default: the profile's run folder)
@@ -27,8 +28,8 @@ def adapted_source(profile:Profile,
     src = adapted_dir(profile) if src is None else src
     if isinstance(src, Path):
         if not (missing_ok or has_saved_model(src)):
-            raise FileNotFoundError(f"no adapted model in {show_path(src)}; make it with `mlm-nbdev train --profile {profile.name}` "
-                                    "or by running lesson 5 (05_accelerate.ipynb), or call load_adapted(..., build=True)")
+            raise FileNotFoundError(f"no adapted model in {show_path(src)}; make it by running lesson 5 (05_accelerate.ipynb) or "
+                                    f"`mlm-nbdev train --profile {profile.name} --output-dir FOLDER`, or call load_adapted(..., build=True)")
     elif not hub_reachable():
         raise FileNotFoundError(f"source={str(src)!r} is not a local folder and the Hub is not reachable; "
                                 "pass the folder that `mlm-nbdev train` wrote")
@@ -36,14 +37,14 @@ def adapted_source(profile:Profile,
 
 def load_adapted(profile:Profile,
                  source:str|Path|None=None, # a folder or a Hub id (default: the profile's run folder)
-                 build:bool=False,         # train it (lesson 5's run) when it does not exist yet
+                 build:bool=False,         # train it (lesson 5's run, in a separate process) when it does not exist yet
                 )->tuple:                  # (model, tokenizer, where it came from)
     "The adapted masked LM and its tokenizer, from a local folder or the Hub."
     from transformers import AutoModelForMaskedLM, AutoTokenizer
     src = adapted_source(profile, source, missing_ok=build)
     if isinstance(src, Path) and not has_saved_model(src):  # only with build=True
-        from mlm_nbdev.cli import train
-        train(profile, src)
+        print(f"No adapted model yet: training it with mlm-nbdev train (lesson 5's run) into {show_path(src)}")
+        run_command(['train', '--profile', profile.name, *profile_args(profile), '--output-dir', str(src)], 'training the adapted model')
     with quiet():
         return AutoModelForMaskedLM.from_pretrained(src).eval(), AutoTokenizer.from_pretrained(src), str(show_path(src) if isinstance(src, Path) else src)
 

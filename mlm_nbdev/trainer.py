@@ -15,9 +15,10 @@ from transformers.trainer_utils import EvalLoopOutput
 from .config import Profile, hub_reachable, mixed_precision, show_path
 
 # %% auto #0
-__all__ = ['mlm_parts', 'last_layer_at', 'masked_lm_loss', 'use_masked_only', 'is_masked_only', 'sample_nll', 'evaluate_mlm',
-           'perplexity', 'check_eval_dataset', 'has_checkpoint', 'has_saved_model', 'check_training',
-           'training_arguments', 'MaskedLMTrainer', 'hub_status', 'make_trainer', 'trainer_history', 'plot_history']
+__all__ = ['mlm_parts', 'last_layer_at', 'masked_lm_loss', 'use_masked_only', 'supports_masked_only', 'masked_only_for',
+           'is_masked_only', 'sample_nll', 'evaluate_mlm', 'perplexity', 'check_eval_dataset', 'has_checkpoint',
+           'has_saved_model', 'check_training', 'training_arguments', 'MaskedLMTrainer', 'hub_status', 'make_trainer',
+           'trainer_history', 'plot_history']
 
 # %% ../nbs/04_trainer.ipynb #93ae74be
 def mlm_parts(model)->tuple:
@@ -110,6 +111,18 @@ def use_masked_only(model,        # BertForMaskedLM or DistilBertForMaskedLM
     elif 'forward' in vars(model): del model.forward
     return model
 
+def supports_masked_only(model)->bool:
+    "Whether `masked_lm_loss` knows `model`'s head (BERT and DistilBERT masked LMs)."
+    try: mlm_parts(model); return True
+    except TypeError: return False
+
+def masked_only_for(model, want:bool=True)->bool:
+    "`want`, unless `model` has no masked-positions-only head here: then False, said in one line."
+    if want and not supports_masked_only(model):
+        print(f"{type(model).__name__} has no masked-positions-only head here, so the loss uses the stock head at every position (the same loss, slower)")
+        return False
+    return want
+
 def is_masked_only(model)->bool:
     "Whether `use_masked_only` is active on `model`."
     return 'forward' in vars(model)
@@ -118,8 +131,12 @@ def is_masked_only(model)->bool:
 def sample_nll(model, batch:dict)->tuple:
     "Per sample of `batch`: (summed negative log-likelihood of its masked tokens, number of masked tokens)."
     labels = batch['labels']
-    nll = masked_lm_loss(model, batch['input_ids'], labels, batch.get('attention_mask'), batch.get('token_type_ids'), reduction='none')
-    rows = (labels != -100).nonzero()[:, 0]
+    rows, cols = (labels != -100).nonzero(as_tuple=True)
+    if supports_masked_only(model):
+        nll = masked_lm_loss(model, batch['input_ids'], labels, batch.get('attention_mask'), batch.get('token_type_ids'), reduction='none')
+    else:  # another masked LM: its stock head, read at the labelled positions
+        kw = {k: batch[k] for k in ('attention_mask', 'token_type_ids') if batch.get(k) is not None}
+        nll = F.cross_entropy(model(input_ids=batch['input_ids'], **kw).logits[rows, cols].float(), labels[rows, cols], reduction='none')
     sums = torch.zeros(len(labels), dtype=torch.float64, device=labels.device).index_add_(0, rows, nll.double())
     return sums, (labels != -100).sum(1)
 
@@ -206,7 +223,7 @@ def training_arguments(profile:Profile,         # gives batch size, learning rat
                        **kwargs,                # any other `TrainingArguments`
                       )->TrainingArguments:
     "The lesson's `TrainingArguments`, with today's argument names."
-    precision = mixed_precision()
+    precision = mixed_precision(profile)
     args = dict(output_dir=str(output_dir), per_device_train_batch_size=profile.batch_size,
                 per_device_eval_batch_size=profile.batch_size, learning_rate=profile.trainer_lr,
                 weight_decay=profile.weight_decay, num_train_epochs=profile.epochs, max_steps=profile.max_steps or -1,
@@ -255,7 +272,7 @@ def make_trainer(profile:Profile, model, tokenizer, train_dataset, eval_dataset,
     steps = math.ceil(len(train_dataset) / profile.batch_size / profile.grad_accum_steps)
     keep_word_ids = 'word_ids' in train_dataset.column_names and not hasattr(collator, 'keys')
     args = training_arguments(profile, output_dir, steps, push_to_hub, remove_unused_columns=not keep_word_ids, **kwargs)
-    return MaskedLMTrainer(model=use_masked_only(model, masked_only), args=args, train_dataset=train_dataset,
+    return MaskedLMTrainer(model=use_masked_only(model, masked_only_for(model, masked_only)), args=args, train_dataset=train_dataset,
                            eval_dataset=eval_dataset, data_collator=collator, processing_class=tokenizer)
 
 # %% ../nbs/04_trainer.ipynb #29761841

@@ -13,7 +13,9 @@ from torch.utils.data import DataLoader, Sampler
 from transformers import default_data_collator, get_scheduler
 from .collators import DropKeys, WholeWordMaskCollator, mask_once, restarted, token_collator
 from .config import Profile, mixed_precision, quiet, show_path
-from .trainer import check_training, evaluate_mlm, has_checkpoint, hub_status, use_masked_only
+from .sources import describe_data, describe_model
+from .preprocessing import downsample, prepare_chunks
+from .trainer import check_training, evaluate_mlm, has_checkpoint, hub_status, masked_only_for, use_masked_only
 
 # %% auto #0
 __all__ = ['lesson_data', 'EpochSampler', 'RunState', 'CollatorState', 'process_collator', 'model_card', 'save_model',
@@ -26,7 +28,6 @@ def lesson_data(profile:Profile, tokenizer,
                 reviews=None,               # the profile's reviews, if already loaded (else loaded: the chunk key hashes their texts)
                )->tuple:                    # (training chunks, fixed evaluation set, training collator)
     "The profile's downsampled training chunks, its fixed evaluation set, and a seeded training collator."
-    from mlm_nbdev.preprocessing import downsample, prepare_chunks
     if collator not in ('whole-word', 'token'): raise ValueError(f"collator={collator!r} is not a collator; use 'whole-word' or 'token'")
     splits = downsample(prepare_chunks(profile, tokenizer, reviews, verbose=verbose), profile)
     wwm = WholeWordMaskCollator(tokenizer, profile.wwm_probability, seed=profile.seed)
@@ -86,8 +87,8 @@ def model_card(profile:Profile, history:list, engine:str='accelerate')->str:
     rows = '\n'.join(f"| {r['epoch']} | {r['perplexity']:,.2f} |" for r in history)
     return f"""---
 library_name: transformers
-base_model: {profile.model_name if profile.name == 'course' else 'MiniLM student (offline profile of mlm_nbdev)'}
-datasets: [{profile.dataset_name if profile.name == 'course' else 'stanfordnlp/imdb'}]
+base_model: {describe_model(profile)}
+datasets: [{describe_data(profile)}]
 tags: [fill-mask, domain-adaptation]
 ---
 # {profile.hub_model_id}
@@ -155,7 +156,7 @@ def train_mlm(profile:Profile, model, tokenizer, train_dataset, eval_dataset, co
     check_training(lr, epochs, eval_dataset, model, len(eval_dataset[0]['input_ids']) if len(eval_dataset) else None,
                    output_dir, resume_from, max_steps, ga)
     if len(train_dataset) == 0: raise ValueError("train_dataset has 0 examples; pass the training chunks")
-    acc = accelerator or Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=mixed_precision(), gradient_accumulation_steps=ga)
+    acc = accelerator or Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=mixed_precision(profile), gradient_accumulation_steps=ga)
     set_seed(profile.seed)  # dropout; a resumed run restores the generators from its checkpoint instead
     out, t0 = Path(output_dir), time.perf_counter()
     collator = process_collator(collator, acc.process_index)
@@ -163,7 +164,7 @@ def train_mlm(profile:Profile, model, tokenizer, train_dataset, eval_dataset, co
     train_dl = DataLoader(train_dataset, batch_size=profile.batch_size, sampler=sampler, collate_fn=list,  # masked in the loop
                           generator=torch.Generator().manual_seed(profile.seed))
     eval_dl = DataLoader(eval_dataset, batch_size=eval_batch_size or profile.batch_size, collate_fn=default_data_collator)
-    use_masked_only(model, masked_only)
+    use_masked_only(model, masked_only_for(model, masked_only))
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
     model, optimizer, train_dl, eval_dl = acc.prepare(model, optimizer, train_dl, eval_dl)
     per_epoch = math.ceil(len(train_dl) / ga)
