@@ -45,33 +45,40 @@ def train(profile:Profile, output_dir:str|Path,
           eval_before:bool=True,       # evaluate the base first (epoch 0)
           masked_only:bool=True,       # loss at masked positions only
           push_to_hub:bool=False,      # upload to `profile.hub_model_id` when the Hub and a token allow
-          resume_from=None,            # a checkpoint folder (accelerate engine)
+          resume_from=None,            # 'latest' (the newest complete checkpoint in `output_dir`) or a checkpoint folder
           model=None, tokenizer=None, progress:bool=True,
           reviews=None,                # the profile's reviews, if already loaded
          )->dict:
     "Fine-tune the profile's base model on its reviews; saves the model, its tokenizer and `run.json` to `output_dir`."
     from mlm_nbdev.data import load_model, load_tokenizer
+    from mlm_nbdev.trainer import resolve_resume
     from mlm_nbdev.training_loop import lesson_data, train_mlm
     if engine not in ('accelerate', 'trainer'): raise ValueError(f"engine={engine!r} is not an engine; use 'accelerate' or 'trainer'")
     out, t0 = Path(output_dir), time.perf_counter()
+    if out.exists() and not out.is_dir(): raise ValueError(f"output_dir={str(out)!r} is an existing file; pick a folder path")
+    resolve_resume(resume_from, out, verbose=False)  # a resume with nothing to resume from fails here, before any work
     tokenizer = tokenizer or load_tokenizer(profile)
     train_ds, eval_set, coll = lesson_data(profile, tokenizer, collator, verbose=_is_main(), reviews=reviews)
     model = model or load_model(profile)
     if engine == 'accelerate':
         r = train_mlm(profile, model, tokenizer, train_ds, eval_set, coll, out, masked_only=masked_only, resume_from=resume_from,
                       eval_before=eval_before, push_to_hub=push_to_hub, progress=progress)
-        history, steps, procs = r['history'], r['steps'], r['processes']
+        history, steps, procs, losses = r['history'], r['steps'], r['processes'], r['losses']
     else:
-        from mlm_nbdev.trainer import make_trainer, trainer_history, use_masked_only
-        if resume_from is not None: raise ValueError("resume_from works with engine='accelerate'; drop --resume-from or use --engine accelerate")
-        t = make_trainer(profile, model, tokenizer, train_ds, eval_set, coll, out, masked_only, push_to_hub, disable_tqdm=not progress)
-        history = [{'epoch': 0, 'perplexity': t.evaluate()['eval_perplexity']}] if eval_before else []
-        steps = t.train().global_step
-        history += trainer_history(t)
-        t.save_model(); use_masked_only(model, on=False)  # with args.push_to_hub set, save_model also pushes
-        procs = t.accelerator.num_processes
+        from mlm_nbdev.trainer import make_trainer, restore_collator, run_lock, trainer_history, use_masked_only
+        t = make_trainer(profile, model, tokenizer, train_ds, eval_set, coll, out, masked_only, push_to_hub, disable_tqdm=not progress,
+                         logging_steps=1)  # every step's loss in the log, as the Accelerate loop records them
+        with run_lock(out):  # one run per output folder
+            resume = resolve_resume(resume_from, out)
+            if resume is not None: restore_collator(t.data_collator, resume)
+            history = [{'epoch': 0, 'perplexity': t.evaluate()['eval_perplexity']}] if eval_before and resume is None else []
+            steps = t.train(resume_from_checkpoint=str(resume) if resume else None).global_step
+            history += trainer_history(t)
+            t.save_model(); use_masked_only(model, on=False)  # with args.push_to_hub set, save_model also pushes
+        procs, losses = t.accelerator.num_processes, [e['loss'] for e in t.state.log_history if 'loss' in e]
     summary = {'engine': engine, 'profile': profile.name, 'steps': steps, 'processes': procs,
-               'history': [{k: v for k, v in h.items() if k in ('epoch', 'train_loss', 'perplexity')} for h in history],
+               'history': [{k: v for k, v in h.items() if k in ('epoch', 'train_loss', 'perplexity')} for h in history if 'perplexity' in h],
+               'losses': losses,
                'output_dir': show_path(out.resolve()), 'seconds': round(time.perf_counter() - t0, 1)}
     if _is_main(): (out/'run.json').write_text(json.dumps(summary, indent=2))
     return summary
@@ -203,7 +210,9 @@ def _parser():
     t.add_argument('--engine', choices=['accelerate', 'trainer'], default='accelerate', help='training engine (default: accelerate)')
     t.add_argument('--collator', choices=['whole-word', 'token'], default='whole-word', help='training masks (default: whole-word)')
     t.add_argument('--grad-accum', type=int, default=None, help='batches per optimizer step (default: the profile\'s)')
-    t.add_argument('--resume-from', default=None, help='checkpoint folder to resume from (accelerate engine)')
+    t.add_argument('--resume-from', default=None, metavar='latest|FOLDER', help="resume: 'latest' (the newest complete checkpoint in --output-dir) or a checkpoint folder")
+    t.add_argument('--save-steps', type=int, default=None, help="also a checkpoint every N optimizer steps (default: the profile's; 0: epoch ends only)")
+    t.add_argument('--save-total-limit', type=int, default=None, help="keep the newest K checkpoints (default: the profile's; 0: all)")
     t.add_argument('--no-eval-before', action='store_true', help='skip the evaluation of the base model before training')
     t.add_argument('--stock-head', action='store_true', help='compute the MLM head at every position (slower, same loss)')
     t.add_argument('--push-to-hub', action='store_true', help="upload the model to the profile's hub_model_id (needs a token)")
@@ -233,6 +242,8 @@ def main(argv:list|None=None)->int:
         print(f"mlm-nbdev: --grad-accum={args.grad_accum} must be at least 1; drop it for no accumulation", file=sys.stderr)
         return 2
     if args.max_steps is not None: extra['max_steps'] = args.max_steps
+    for k in ('save_steps', 'save_total_limit'):
+        if getattr(args, k, None) is not None: extra[k] = getattr(args, k)
     try:
         options = {'--model': args.model, '--data': args.data, '--text-column': args.text_column}
         profile = get_profile(args.profile, verbose=_is_main(), sets=args.sets, options=options, **extra)

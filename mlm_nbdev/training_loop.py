@@ -4,22 +4,23 @@
 
 # %% ../nbs/05_accelerate.ipynb #4ca2bdc4
 from __future__ import annotations
-import contextlib, io, json, logging, math, os, time
+import contextlib, io, json, logging, math, os, shutil, time
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 from transformers import default_data_collator, get_scheduler
-from .collators import DropKeys, WholeWordMaskCollator, mask_once, restarted, token_collator
+from .collators import CollatorState, DropKeys, WholeWordMaskCollator, mask_once, restarted, token_collator
 from .config import Profile, mixed_precision, quiet, show_path
 from .sources import describe_data, describe_model
 from .preprocessing import downsample, prepare_chunks
-from .trainer import check_training, evaluate_mlm, has_checkpoint, hub_status, masked_only_for, use_masked_only
+from .trainer import (check_training, checkpoint_delay, evaluate_mlm, hub_status, mark_complete, masked_only_for, prune_checkpoints,
+                               resolve_resume, run_lock, use_masked_only)
 
 # %% auto #0
-__all__ = ['lesson_data', 'EpochSampler', 'RunState', 'CollatorState', 'process_collator', 'model_card', 'save_model',
-           'save_checkpoint', 'push_folder', 'train_mlm']
+__all__ = ['lesson_data', 'EpochSampler', 'RunState', 'process_collator', 'model_card', 'save_model', 'save_checkpoint',
+           'push_folder', 'train_mlm']
 
 # %% ../nbs/05_accelerate.ipynb #ea86820a
 def lesson_data(profile:Profile, tokenizer,
@@ -56,22 +57,6 @@ class RunState:
     def state_dict(self): return asdict(self)
     def load_state_dict(self, d): self.__dict__.update(d)
 
-class CollatorState:
-    "The random generator of a masking collator (ours or transformers'), for checkpoints."
-    def __init__(self, collator): self.c = collator.collator if isinstance(collator, DropKeys) else collator
-    def state_dict(self)->dict:
-        if isinstance(self.c, WholeWordMaskCollator): return {'numpy': self.c.rng.bit_generator.state}
-        g = getattr(self.c, 'generator', None)
-        if isinstance(g, torch.Generator): return {'torch': g.get_state()}
-        if isinstance(g, np.random.Generator): return {'numpy': g.bit_generator.state}
-        return {}
-    def load_state_dict(self, d:dict):
-        if isinstance(self.c, WholeWordMaskCollator): self.c.rng.bit_generator.state = d['numpy']; return
-        if 'torch' in d: g = torch.Generator(); g.set_state(d['torch'])
-        elif 'numpy' in d: g = np.random.default_rng(); g.bit_generator.state = d['numpy']
-        else: return
-        self.c.generator, self.c._generator_pid = g, os.getpid()
-
 def process_collator(collator, process_index:int):
     "A copy of `collator` restarted with a seed of its own for this process (process 0 keeps the seed)."
     c = restarted(collator)
@@ -105,20 +90,40 @@ Perplexity on {profile.test_size:,} held-out chunks, masked once (token-weighted
 """
 
 def save_model(accelerator, model, tokenizer, output_dir, card:str|None=None):
-    "Save the unwrapped model and tokenizer (and a model card) to `output_dir`, from the main process."
+    "Save the unwrapped model and tokenizer (and a model card) to `output_dir`, from the main process; each file replaced atomically."
     accelerator.wait_for_everyone()
     out = Path(output_dir)
     if accelerator.is_main_process:
-        with quiet(): accelerator.unwrap_model(model).save_pretrained(out); tokenizer.save_pretrained(out)
-        if card: (out/'README.md').write_text(card)
+        tmp = out/'.model.partial'
+        shutil.rmtree(tmp, ignore_errors=True)
+        with quiet(): accelerator.unwrap_model(model).save_pretrained(tmp); tokenizer.save_pretrained(tmp)
+        if card: (tmp/'README.md').write_text(card)
+        for f in tmp.iterdir(): os.replace(f, out/f.name)  # a crash leaves each file whole: the old one or the new one
+        tmp.rmdir()
     accelerator.wait_for_everyone()
 
-def save_checkpoint(accelerator, path):
-    "`accelerator.save_state(path)`, without its notice that tied weights are stored once (they are re-tied on loading)."
+def save_checkpoint(accelerator, output_dir,
+                    step:int,     # the optimizer step it records: the folder is `checkpoints/step-{step}`
+                    keep:int=0,   # then keep the newest `keep` complete checkpoints (0: all)
+                   )->Path:
+    "Save the run's state atomically: into a temporary folder, marked complete, then renamed into place."
+    final = Path(output_dir)/'checkpoints'/f'step-{step}'
+    tmp = final.parent/f'.step-{step}.partial'
+    if accelerator.is_main_process: shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.wait_for_everyone()
     log = logging.getLogger('accelerate.utils.other'); level = log.level
-    log.setLevel(logging.ERROR)
-    try: accelerator.save_state(str(path))
+    log.setLevel(logging.ERROR)  # its notice that tied weights are stored once: they are re-tied on loading
+    try: accelerator.save_state(str(tmp))
     finally: log.setLevel(level)
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        checkpoint_delay()
+        mark_complete(tmp, step)
+        shutil.rmtree(final, ignore_errors=True)  # the same step saved again (at an epoch's end): the newer copy wins
+        os.replace(tmp, final)
+        prune_checkpoints(output_dir, keep)
+    accelerator.wait_for_everyone()
+    return final
 
 def push_folder(folder, repo_id:str, message:str)->str|None:
     "Upload `folder` (not its checkpoints) to the Hub repository `repo_id`; returns the URL, or None with a sentence why."
@@ -137,8 +142,10 @@ def train_mlm(profile:Profile, model, tokenizer, train_dataset, eval_dataset, co
               max_steps:int|None=None,        # stop after this many optimizer steps (default: the profile's)
               grad_accum_steps:int|None=None, # batches per optimizer step (default: the profile's)
               masked_only:bool=True,          # loss at masked positions only (same loss, faster)
-              resume_from=None,               # a checkpoint folder written by this function
+              resume_from=None,               # 'latest' (the newest complete checkpoint in `output_dir`) or a checkpoint folder
               stop_after:int|None=None,       # save a checkpoint after this many steps and stop (to show resuming)
+              save_steps:int|None=None,       # also a checkpoint every this many steps (default: the profile's; 0: epoch ends only)
+              save_total_limit:int|None=None, # keep the newest this many checkpoints (default: the profile's; 0: all)
               eval_before:bool=True,          # evaluate once before training (epoch 0 of the history)
               push_to_hub:bool=False,         # upload after each epoch to `profile.hub_model_id`
               eval_batch_size:int|None=None,  # default: the profile's `batch_size`
@@ -153,63 +160,67 @@ def train_mlm(profile:Profile, model, tokenizer, train_dataset, eval_dataset, co
     epochs = profile.epochs if epochs is None else epochs
     max_steps = profile.max_steps if max_steps is None else max_steps
     ga = profile.grad_accum_steps if grad_accum_steps is None else grad_accum_steps
+    save_steps = profile.save_steps if save_steps is None else save_steps
+    keep = profile.save_total_limit if save_total_limit is None else save_total_limit
     check_training(lr, epochs, eval_dataset, model, len(eval_dataset[0]['input_ids']) if len(eval_dataset) else None,
-                   output_dir, resume_from, max_steps, ga)
+                   output_dir, None, max_steps, ga, save_steps, keep)
+    resume = resolve_resume(resume_from, output_dir)
     if len(train_dataset) == 0: raise ValueError("train_dataset has 0 examples; pass the training chunks")
-    acc = accelerator or Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=mixed_precision(profile), gradient_accumulation_steps=ga)
-    set_seed(profile.seed)  # dropout; a resumed run restores the generators from its checkpoint instead
-    out, t0 = Path(output_dir), time.perf_counter()
-    collator = process_collator(collator, acc.process_index)
-    sampler = EpochSampler(len(train_dataset), profile.seed)
-    train_dl = DataLoader(train_dataset, batch_size=profile.batch_size, sampler=sampler, collate_fn=list,  # masked in the loop
-                          generator=torch.Generator().manual_seed(profile.seed))
-    eval_dl = DataLoader(eval_dataset, batch_size=eval_batch_size or profile.batch_size, collate_fn=default_data_collator)
-    use_masked_only(model, masked_only_for(model, masked_only))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
-    model, optimizer, train_dl, eval_dl = acc.prepare(model, optimizer, train_dl, eval_dl)
-    per_epoch = math.ceil(len(train_dl) / ga)
-    total = min(epochs * per_epoch, max_steps or epochs * per_epoch)
-    scheduler = get_scheduler('linear', optimizer, num_warmup_steps=0, num_training_steps=total)
-    state = RunState()
-    acc.register_for_checkpointing(scheduler, state, CollatorState(collator))
-    if resume_from is not None: acc.load_state(str(resume_from))
-    elif eval_before: state.history.append({'epoch': 0, **evaluate_mlm(model, eval_dl, acc)})
-    def finish(**extra):
-        use_masked_only(acc.unwrap_model(model), on=False)
-        return {'history': state.history, 'losses': state.losses, 'steps': state.step, 'output_dir': out,
-                'processes': acc.num_processes, 'seconds': time.perf_counter() - t0, **extra}
-    bar = tqdm(total=total, initial=state.step, desc='training', disable=not (progress and acc.is_local_main_process))
-    while state.epoch < epochs and state.step < total:
-        train_dl.set_epoch(state.epoch)  # Accelerate's loader passes its epoch count on to the sampler
-        model.train()
-        step_loss = 0.0
-        for features in (acc.skip_first_batches(train_dl, state.batch) if state.batch else train_dl):
-            batch = {k: v.to(acc.device) for k, v in collator(features).items()}
-            with acc.accumulate(model):
-                loss = model(**batch).loss
-                acc.backward(loss)
-                optimizer.step(); optimizer.zero_grad()
-                if acc.sync_gradients: scheduler.step()
-            state.batch += 1
-            step_loss += acc.reduce(loss.detach().float(), 'mean').item() / ga
-            if not acc.sync_gradients: continue
-            state.step += 1; state.losses.append(step_loss); step_loss = 0.0
-            bar.update(1); bar.set_postfix(loss=f"{state.losses[-1]:.3f}")
-            if state.step == stop_after:
-                ckpt = out/'checkpoints'/f'step-{state.step}'
-                save_checkpoint(acc, ckpt)
-                bar.close()
-                return finish(checkpoint=ckpt)
-            if state.step >= total: break
-        state.epoch += 1; state.batch = 0
-        first = (state.epoch - 1) * per_epoch  # this epoch's first step
-        row = {'epoch': state.epoch, 'train_loss': float(np.mean(state.losses[first:])) if state.losses[first:] else None,
-               **evaluate_mlm(model, eval_dl, acc)}
-        state.history.append(row)
-        if acc.is_main_process:
-            bar.write(f"epoch {state.epoch}: training loss {row['train_loss']:.3f}, perplexity {row['perplexity']:,.2f}")
-        save_model(acc, model, tokenizer, out, model_card(profile, state.history))
-        save_checkpoint(acc, out/'checkpoints'/'last')
-        if push_to_hub and acc.is_main_process: push_folder(out, profile.hub_model_id, f"epoch {state.epoch}")
-    bar.close()
-    return finish()
+    with run_lock(output_dir):  # one run per output folder
+        acc = accelerator or Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=mixed_precision(profile), gradient_accumulation_steps=ga)
+        set_seed(profile.seed)  # dropout; a resumed run restores the generators from its checkpoint instead
+        out, t0 = Path(output_dir), time.perf_counter()
+        collator = process_collator(collator, acc.process_index)
+        sampler = EpochSampler(len(train_dataset), profile.seed)
+        train_dl = DataLoader(train_dataset, batch_size=profile.batch_size, sampler=sampler, collate_fn=list,  # masked in the loop
+                              generator=torch.Generator().manual_seed(profile.seed))
+        eval_dl = DataLoader(eval_dataset, batch_size=eval_batch_size or profile.batch_size, collate_fn=default_data_collator)
+        use_masked_only(model, masked_only_for(model, masked_only))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+        model, optimizer, train_dl, eval_dl = acc.prepare(model, optimizer, train_dl, eval_dl)
+        per_epoch = math.ceil(len(train_dl) / ga)
+        total = min(epochs * per_epoch, max_steps or epochs * per_epoch)
+        scheduler = get_scheduler('linear', optimizer, num_warmup_steps=0, num_training_steps=total)
+        state = RunState()
+        acc.register_for_checkpointing(scheduler, state, CollatorState(collator))
+        if resume is not None: acc.load_state(str(resume))
+        elif eval_before: state.history.append({'epoch': 0, **evaluate_mlm(model, eval_dl, acc)})
+        def finish(**extra):
+            use_masked_only(acc.unwrap_model(model), on=False)
+            return {'history': state.history, 'losses': state.losses, 'steps': state.step, 'output_dir': out,
+                    'processes': acc.num_processes, 'seconds': time.perf_counter() - t0, **extra}
+        bar = tqdm(total=total, initial=state.step, desc='training', disable=not (progress and acc.is_local_main_process))
+        while state.epoch < epochs and state.step < total:
+            train_dl.set_epoch(state.epoch)  # Accelerate's loader passes its epoch count on to the sampler
+            model.train()
+            step_loss = 0.0
+            for features in (acc.skip_first_batches(train_dl, state.batch) if state.batch else train_dl):
+                batch = {k: v.to(acc.device) for k, v in collator(features).items()}
+                with acc.accumulate(model):
+                    loss = model(**batch).loss
+                    acc.backward(loss)
+                    optimizer.step(); optimizer.zero_grad()
+                    if acc.sync_gradients: scheduler.step()
+                state.batch += 1
+                step_loss += acc.reduce(loss.detach().float(), 'mean').item() / ga
+                if not acc.sync_gradients: continue
+                state.step += 1; state.losses.append(step_loss); step_loss = 0.0
+                bar.update(1); bar.set_postfix(loss=f"{state.losses[-1]:.3f}")
+                if state.step == stop_after:
+                    ckpt = save_checkpoint(acc, out, state.step, keep)
+                    bar.close()
+                    return finish(checkpoint=ckpt)
+                if save_steps and state.step % save_steps == 0: save_checkpoint(acc, out, state.step, keep)
+                if state.step >= total: break
+            state.epoch += 1; state.batch = 0
+            first = (state.epoch - 1) * per_epoch  # this epoch's first step
+            row = {'epoch': state.epoch, 'train_loss': float(np.mean(state.losses[first:])) if state.losses[first:] else None,
+                   **evaluate_mlm(model, eval_dl, acc)}
+            state.history.append(row)
+            if acc.is_main_process:
+                bar.write(f"epoch {state.epoch}: training loss {row['train_loss']:.3f}, perplexity {row['perplexity']:,.2f}")
+            save_model(acc, model, tokenizer, out, model_card(profile, state.history))
+            save_checkpoint(acc, out, state.step, keep)
+            if push_to_hub and acc.is_main_process: push_folder(out, profile.hub_model_id, f"epoch {state.epoch}")
+        bar.close()
+        return finish()
