@@ -10,9 +10,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 BADGE_MARK, SETUP_MARK = '[![Open In Colab]', '# Colab setup'
 
-def cells_for(nb_name, cfg):
+def cells_for(nb_rel, cfg):
     user, repo, branch = cfg['user'], cfg['repo'], cfg.get('branch', 'main')
-    url = f"https://colab.research.google.com/github/{user}/{repo}/blob/{branch}/nbs/{nb_name}"
+    url = f"https://colab.research.google.com/github/{user}/{repo}/blob/{branch}/nbs/{nb_rel}"
     badge = f"{BADGE_MARK}(https://colab.research.google.com/assets/colab-badge.svg)]({url})"
     setup = f'''{SETUP_MARK}: in Colab, install mlm_nbdev and what it needs (a minute or two); elsewhere this cell does nothing.
 import sys
@@ -28,7 +28,7 @@ if 'google.colab' in sys.modules:
 
 def process(path, cfg, check):
     nb = nbformat.read(path, as_version=4)
-    badge, setup = cells_for(path.name, cfg)
+    badge, setup = cells_for(path.relative_to(ROOT/'nbs').as_posix(), cfg)
     cells = [c for c in nb.cells if not c.source.startswith((BADGE_MARK, SETUP_MARK))]
     want = cells[:1] + [badge, setup] + cells[1:]
     have = [(c.cell_type, c.source) for c in nb.cells]
@@ -42,6 +42,6 @@ def process(path, cfg, check):
 if __name__ == '__main__':
     check = '--check' in sys.argv
     cp = configparser.ConfigParser(); cp.read(ROOT/'settings.ini'); cfg = cp['DEFAULT']
-    stale = [p.name for p in sorted((ROOT/'nbs').glob('[0-9]*.ipynb')) if not process(p, cfg, check)]
+    stale = [p.relative_to(ROOT/'nbs').as_posix() for p in sorted((ROOT/'nbs').glob('*/[0-9]*.ipynb')) if not process(p, cfg, check)]
     if stale: sys.exit(f"notebooks without an up-to-date Colab badge and setup cell: {', '.join(stale)}; run python .ci/colab.py")
     print('Colab badge and setup cell: ' + ('up to date' if check else 'written'))

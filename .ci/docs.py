@@ -11,18 +11,23 @@
 2. A preview: every processed notebook rendered to HTML with nbconvert, with a navigation that follows nbdev's
    sidebar.yml, written to _docs_preview/ (git-ignored). It is not the published site, and each page says so.
 3. Checks: every function and class of every module's `__all__` has an entry (heading, signature, docstring) on its
-   lesson's page and every constant is named there; every notebook is a page and every page is in the navigation;
+   lesson's page and every constant is named there; every notebook is a page, in one of the site's two parts
+   (Lessons, Under the hood: nbs/sidebar.yml), and every page is in the navigation; stored outputs name one folder
+   per profile for the adapted run and for the general base (they come from one run);
    every internal link resolves; every image a notebook stores is on its page and decodes; no stored output is an
    error or shows an absolute path of the machine that ran it.
 4. A real browser, where Chromium and its driver are installed: the index and one lesson page are loaded with Selenium,
    screenshotted (_docs_preview/_screenshots/), and fail on a console error or an image that does not decode.
 """
-import argparse, base64, html, importlib, inspect, io, json, os, re, shutil, subprocess, sys, tempfile, time, warnings
+import argparse, base64, html, importlib, inspect, io, json, os, posixpath, re, shutil, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 checked = {'pages': 0, 'API entries': 0, 'internal links': 0, 'images': 0}  # counts, for the report
 COLAB_MARK = '# Colab setup'
+PARTS = ('Lessons', 'Under the hood')  # the site's two parts, sections of nbs/sidebar.yml, in this order
+# folders named in stored outputs: an adapted run (runs/PROFILE-KEY) and a general base (PROFILE-general-KEY)
+RUN_FOLDERS = {'adapted run': re.compile(r'runs/(\w+)-([0-9a-f]{16})\b'), 'general base': re.compile(r'\b(\w+)-general-([0-9a-f]{16})\b')}
 # absolute paths of a machine; a path under ~/.cache/mlm_nbdev is written with `~` and is fine
 MACHINE_PATH = re.compile(r'(?<![\w~.])/(?:root|home|tmp|work|Users|var/folders|private|usr|opt|mnt|content|kaggle)/[^\s\'"]*'
                           r'|\b[A-Za-z]:\\(?:Users|Windows|Program Files)\\[^\s\'"]*')
@@ -34,6 +39,49 @@ def output_texts(o)->list:
     return [''.join(t) if isinstance(t, list) else t if isinstance(t, str) else json.dumps(t) for t in texts]
 
 def problem(problems, page, msg): problems.append(f"{page}: {msg}")
+
+def notebooks(nbs:Path)->list:
+    "Every notebook under `nbs`, as a path relative to it (folders starting with `_` or `.` are nbdev's own)."
+    return sorted(p.relative_to(nbs).as_posix() for p in nbs.rglob('*.ipynb')
+                  if not any(part.startswith(('_', '.')) for part in p.relative_to(nbs).parts))
+
+def sidebar_parts(contents:list)->dict:
+    "Each notebook of sidebar.yml's `contents`, in navigation order, mapped to its section (None at the top level)."
+    out = {}
+    for item in contents:
+        if isinstance(item, str): out[item] = None
+        else:
+            for n in item.get('contents', []): out[n if isinstance(n, str) else json.dumps(n)] = item.get('section')
+    return out
+
+def check_parts(sidebar:dict, problems:list):
+    "The navigation has the two parts in order; every notebook sits in one of them, but the home page, which leads."
+    sections = list(dict.fromkeys(s for s in sidebar.values() if s is not None))
+    if sections != list(PARTS): problem(problems, 'nbs/sidebar.yml', f"its sections are {sections}, not {list(PARTS)}")
+    have = notebooks(ROOT/'nbs')
+    for nb in have:
+        if nb not in sidebar: problem(problems, nb, "is not in the navigation (nbs/sidebar.yml)")
+        elif nb == 'index.ipynb':
+            if sidebar[nb] is not None or next(iter(sidebar)) != nb: problem(problems, nb, "must lead the navigation, outside the parts")
+        elif sidebar[nb] not in PARTS: problem(problems, nb, f"sits outside the site's two parts ({' / '.join(PARTS)}) in nbs/sidebar.yml")
+    for nb in sidebar:
+        if nb not in have: problem(problems, 'nbs/sidebar.yml', f"names {nb}, which is not a notebook under nbs/")
+
+def check_run_folders(problems:list):
+    "Stored outputs that name an adapted run or a general base of a profile all name the same folder (one run)."
+    import nbformat
+    for what, pat in RUN_FOLDERS.items():
+        seen = {}  # profile -> key -> notebooks
+        for nb in notebooks(ROOT/'nbs'):
+            for c in nbformat.read(ROOT/'nbs'/nb, as_version=4).cells:
+                for o in c.get('outputs', []):
+                    for t in output_texts(o):
+                        for prof, key in pat.findall(t): seen.setdefault(prof, {}).setdefault(key, set()).add(nb)
+        for prof, keys in seen.items():
+            if len(keys) > 1:
+                said = '; '.join(f"{prof}-{k} in {', '.join(sorted(v))}" for k, v in sorted(keys.items()))
+                problem(problems, 'stored outputs', f"name {len(keys)} different folders for the {prof} profile's {what} ({said}); "
+                                                     "re-run every notebook in one run: bash .ci/test_nbs --store")
 
 # ---------------------------------------------------------------- 1. nbdev's processing, in a copy
 def copy_repo(dest:Path):
@@ -61,24 +109,26 @@ def process(work:Path, problems:list)->tuple:
         problem(problems, 'nbs/nbdev.yml', "differs from what nbdev's refresh_quarto_yml writes from settings.ini; run it and commit")
     check_publishing(cfg, problems)
     _build_modidx()
-    nbdev_sidebar.__wrapped__(path=nbs)
-    sidebar = yaml.safe_load((nbs/'sidebar.yml').read_text())['website']['sidebar']['contents']
+    if not cfg.custom_sidebar: problem(problems, 'settings.ini', "custom_sidebar must be True: the two parts live in nbs/sidebar.yml")
+    nbdev_sidebar.__wrapped__(path=nbs)  # keeps the committed sidebar.yml (custom_sidebar)
+    sidebar = sidebar_parts(yaml.safe_load((nbs/'sidebar.yml').read_text())['website']['sidebar']['contents'])
     files = list(nbglob(nbs, func=Path, file_glob='', file_re='')) + [nbs/'_quarto.yml']
     for s in files:
         o = _proc_file(s, cache, nbs)
         if o is None: continue
+        name = s.relative_to(nbs).as_posix()
         with warnings.catch_warnings(record=True) as ws:
             warnings.simplefilter('always')
             try: nbdev.serve_drv.main(o)
             except Exception as e:
                 cause = e.__cause__ or e
                 first = (str(e).splitlines() or [type(e).__name__])[0]
-                problem(problems, s.name, f"nbdev's processing failed: {first} ({type(cause).__name__}: {str(cause)[:200]})")
+                problem(problems, name, f"nbdev's processing failed: {first} ({type(cause).__name__}: {str(cause)[:200]})")
         for w in ws:
             msg = str(w.message)
             if 'cells containing imports and other code' in msg and COLAB_MARK not in msg:
                 cell = msg.split('---', 2)[1].strip().splitlines()
-                problem(problems, s.name, f"a cell mixes imports with other code, so the docs processor runs it: {cell[0][:80]!r}; "
+                problem(problems, name, f"a cell mixes imports with other code, so the docs processor runs it: {cell[0][:80]!r}; "
                                           "move its imports into a cell of their own")
     return cache, sidebar
 
@@ -105,9 +155,14 @@ def directives(source:str)->dict:
         if m: out[m.group(1).lower()] = m.group(2).strip().lower()
     return out
 
-def page_name(nb)->str:
-    fm = frontmatter(nb)
-    return fm.get('output-file') or 'index.html'
+def page_name(nb, rel:str)->str:
+    "The page a notebook at `rel` (relative to nbs/) becomes on the site, relative to the site's root."
+    return posixpath.join(posixpath.dirname(rel), frontmatter(nb).get('output-file') or 'index.html')
+
+def local(href:str, here:str)->str:
+    "A link `href` on the page `here`, relative to the site's root (its anchor kept)."
+    target, hash_, anchor = href.partition('#')
+    return posixpath.normpath(posixpath.join(posixpath.dirname(here), target)) + hash_ + anchor if target else href
 
 def frontmatter(nb)->dict:
     import yaml
@@ -141,6 +196,8 @@ def render(nb, pages:dict, cfg:dict)->tuple:
     body, _ = HTMLExporter(template_name='basic', config=conf).from_notebook_node(nb)
     return fm.get('title', 'mlm_nbdev'), fm.get('description', ''), body
 
+def a_links(soup)->list: return soup.find_all('a', href=True) if soup is not None else []
+
 def code(text:str)->str: return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(text))
 
 def slug(text:str)->str: return re.sub(r'\s+', '-', re.sub(r'[^\w\s.-]', '', text.strip().lower()))
@@ -151,6 +208,7 @@ PAGE = """<!DOCTYPE html>
 <style>
 body {{ margin: 0; font-family: system-ui, sans-serif; line-height: 1.5; color: #222; }}
 nav {{ position: fixed; top: 0; bottom: 0; left: 0; width: 15rem; overflow-y: auto; padding: 1rem; background: #f4f6f8; border-right: 1px solid #ddd; }}
+nav h4 {{ margin: .8rem 0 .2rem; font-size: .85rem; text-transform: uppercase; color: #555; }}
 nav a {{ display: block; padding: .15rem 0; color: #1a5fb4; text-decoration: none; }} nav a.here {{ font-weight: bold; }}
 main {{ margin-left: 17rem; padding: 1rem 2rem; max-width: 60rem; }}
 .preview {{ background: #fff3cd; border: 1px solid #e0c060; padding: .5rem 1rem; border-radius: 4px; font-size: .9rem; }}
@@ -165,51 +223,64 @@ The published site is built by Quarto in the GitHub workflow and looks different
 {body}</main></body></html>
 """
 
-def build_preview(cache:Path, sidebar:list, out:Path, cfg:dict, problems:list)->dict:
-    "Render every processed notebook into `out`; returns page -> (source notebook, title)."
+def nav_html(sidebar:dict, pages:dict, titles:dict, name:str)->str:
+    "The navigation of the page of notebook `name`: the sidebar's notebooks under their part's heading."
+    out, part = [], None
+    for n, section in sidebar.items():
+        if n not in pages: continue
+        if section != part and section is not None: out.append(f'<h4>{html.escape(section)}</h4>')
+        part = section
+        href = posixpath.relpath(pages[n], posixpath.dirname(pages[name]) or '.')
+        out.append(f'<a href="{href}"{" class=here" if n == name else ""}>{code(titles[n])}</a>')
+    return ''.join(out)
+
+def build_preview(cache:Path, sidebar:dict, out:Path, cfg:dict, problems:list)->dict:
+    "Render every processed notebook into `out`, in the site's folders; returns page -> (source notebook, title)."
     import nbformat
     from bs4 import BeautifulSoup
     shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
-    nbs = {p.name: nbformat.read(p, as_version=4) for p in sorted(cache.glob('*.ipynb'))}
-    pages = {name: page_name(nb) for name, nb in nbs.items()}
+    nbs = {p.relative_to(cache).as_posix(): nbformat.read(p, as_version=4) for p in sorted(cache.rglob('*.ipynb'))}
+    pages = {name: page_name(nb, name) for name, nb in nbs.items()}
     titles = {name: frontmatter(nb).get('title', name) for name, nb in nbs.items()}
     site = cfg['doc_host'].rstrip('/') + cfg['doc_baseurl'].rstrip('/') + '/'
     for name, nb in nbs.items():
         title, description, body = render(nb, pages, cfg)
-        nav = ''.join(f'<a href="{pages[n]}"{" class=here" if n == name else ""}>{code(titles[n])}</a>'
-                      for n in sidebar if n in pages)
+        nav = nav_html(sidebar, pages, titles, name)
+        here = posixpath.dirname(pages[name]) or '.'
         soup = BeautifulSoup(PAGE.format(plain=html.escape(title.replace('`', '')), title=code(title), description=code(description), nav=nav, body=body), 'html.parser')
         for a in soup.find_all('a', class_='anchor-link'): a.decompose()  # nbconvert's own anchors; Quarto's ids below
         for h in soup.find_all(re.compile('^h[1-6]$')):
             h['id'] = slug(h.get_text().replace('¶', ''))  # Quarto's ids: lower case, which nbdev's links use
-        for a in soup.find_all('a', href=True):
+        for a in a_links(soup.main):
             href = a['href']
-            if href.startswith(site): href = href[len(site):]
-            m = re.match(r'^(?:\./)?([\w.-]+\.ipynb)(#.*)?$', href)
-            if m and m.group(1) in pages: href = pages[m.group(1)] + (m.group(2) or '')
+            if href.startswith(site): href = posixpath.relpath(href[len(site):].partition('#')[0], here) + ''.join(href.partition('#')[1:])
+            m = re.match(r'^([\w./-]+\.ipynb)(#.*)?$', href)
+            rel = m and posixpath.normpath(posixpath.join(posixpath.dirname(name), m.group(1)))
+            if m and rel in pages: href = posixpath.relpath(pages[rel], here) + (m.group(2) or '')
             a['href'] = href
+        (out/pages[name]).parent.mkdir(parents=True, exist_ok=True)
         (out/pages[name]).write_text(str(soup))
     return {pages[n]: (n, titles[n]) for n in nbs}
 
 # ---------------------------------------------------------------- 3. the checks
-def check_pages(out:Path, pages:dict, sidebar:list, problems:list):
-    "Every notebook is a page, every page is in the navigation, every internal link resolves."
+def check_pages(out:Path, pages:dict, sidebar:dict, problems:list):
+    "Every notebook is a page in one of the site's two parts, every page is in the navigation, every internal link resolves."
     from bs4 import BeautifulSoup
-    for nb in sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb')):
+    check_parts(sidebar, problems)
+    for nb in notebooks(ROOT/'nbs'):
         if nb not in {v[0] for v in pages.values()}: problem(problems, nb, "has no page in the preview")
-        if nb not in sidebar: problem(problems, nb, "is not in the navigation (sidebar.yml)")
     soups = {p: BeautifulSoup((out/p).read_text(), 'html.parser') for p in pages}
     checked['internal links'] = 0
     ids = {p: {t['id'] for t in s.find_all(id=True)} for p, s in soups.items()}
     for p, s in soups.items():
-        nav = {a['href'] for a in s.nav.find_all('a', href=True)}
+        nav = {local(a['href'], p) for a in s.nav.find_all('a', href=True)}
         for q in pages:
             if q not in nav: problem(problems, p, f"its navigation lacks {q}")
         for a in s.find_all('a', href=True):
             href = a['href']
             if re.match(r'^[a-z][\w+.-]*:', href) or href.startswith('//'): continue  # another site
             checked['internal links'] += 1
-            target, _, anchor = href.partition('#')
+            target, _, anchor = local(href, p).partition('#')
             target = target or p
             if target not in pages: problem(problems, p, f"link {href!r} leads to no page of the site"); continue
             if anchor and anchor not in ids[target]: problem(problems, p, f"link {href!r}: {target} has no anchor #{anchor}")
@@ -254,14 +325,15 @@ def check_images_and_outputs(soups:dict, pages:dict, problems:list):
     import nbformat
     from PIL import Image
     page_of_nb = {v[0]: p for p, v in pages.items()}
-    for path in sorted((ROOT/'nbs').glob('*.ipynb')):
+    for name in notebooks(ROOT/'nbs'):
+        path = ROOT/'nbs'/name
         nb = nbformat.read(path, as_version=4)
         for i, c in enumerate(nb.cells):
             for o in c.get('outputs', []):
-                if o.get('output_type') == 'error': problem(problems, path.name, f"cell {i} stores an error output ({o.get('ename')})")
+                if o.get('output_type') == 'error': problem(problems, name, f"cell {i} stores an error output ({o.get('ename')})")
                 m = next((m for t in output_texts(o) if (m := MACHINE_PATH.search(t))), None)
-                if m: problem(problems, path.name, f"cell {i} stores an absolute path of the machine that ran it: {m.group(0)[:60]}")
-        page = page_of_nb.get(path.name)
+                if m: problem(problems, name, f"cell {i} stores an absolute path of the machine that ran it: {m.group(0)[:60]}")
+        page = page_of_nb.get(name)
         if page is None: continue
         imgs = [im for im in soups[page].find_all('img') if im.get('src', '').startswith('data:image/')]
         checked['images'] += len(imgs)
@@ -285,14 +357,14 @@ def browser_check(out:Path, pages:dict, problems:list)->str:
         opts.add_argument(a)
     opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     shots = out/'_screenshots'; shots.mkdir(exist_ok=True)
-    lesson = next((p for p in sorted(pages) if pages[p][0] == '07_downstream.ipynb'), None) or sorted(pages)[-1]
+    lesson = next((p for p in sorted(pages) if pages[p][0] == 'lessons/07_downstream.ipynb'), None) or sorted(pages)[-1]
     driver = webdriver.Chrome(service=Service(driver_bin), options=opts)
     said, offline = [], set()
     try:
         for p in dict.fromkeys(('index.html', lesson)):
             driver.get((out/p).resolve().as_uri())
             time.sleep(0.5)
-            driver.save_screenshot(str(shots/p.replace('.html', '.png')))
+            driver.save_screenshot(str(shots/p.replace('/', '_').replace('.html', '.png')))
             for e in driver.get_log('browser'):
                 msg = e.get('message', '')
                 if e.get('level') != 'SEVERE': continue
@@ -302,7 +374,7 @@ def browser_check(out:Path, pages:dict, problems:list)->str:
             broken = driver.execute_script(f"return {local}.filter(i => !(i.complete && i.naturalWidth > 0)).length")
             n = driver.execute_script(f"return {local}.length")
             if broken: problem(problems, p, f"{broken} of {n} images do not decode in Chromium")
-            said.append(f"{p}: {n - broken} of {n} local images decoded, screenshot _screenshots/{p.replace('.html', '.png')}")
+            said.append(f"{p}: {n - broken} of {n} local images decoded, screenshot _screenshots/{p.replace('/', '_').replace('.html', '.png')}")
     finally: driver.quit()
     version = subprocess.run([chromium, '--version'], capture_output=True, text=True).stdout.strip()
     return (f"browser check ({version}): " + '; '.join(said)
@@ -328,6 +400,7 @@ def main():
     soups = check_pages(out, pages, sidebar, problems)
     check_api(soups, pages, problems)
     check_images_and_outputs(soups, pages, problems)
+    check_run_folders(problems)
     t2 = time.perf_counter()
     said = "browser check skipped (--no-browser)" if args.no_browser else browser_check(out, pages, problems)
     if args.require_browser and said.startswith('browser check skipped'): problem(problems, 'browser', said)

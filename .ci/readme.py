@@ -21,6 +21,7 @@ def render() -> str:
         cells.append(c)
     nb.cells = cells
     body, _ = MarkdownExporter().from_notebook_node(nb)
+    body = re.sub(r'\]\((?![a-z]+:|#|/)([\w./-]+\.ipynb)', r'](nbs/\1', body)  # the site's links, from the repository's root
     return HEADER + re.sub(r'\n{3,}', '\n\n', body).strip() + '\n'
 
 if __name__ == '__main__':

@@ -1,0 +1,41 @@
+"""Run one notebook as `nbdev_test` runs it and write its outputs back into it.
+
+    python .ci/store_outputs.py nbs/lessons/01_data.ipynb
+
+As in `nbdev_test`: `IN_TEST` is set, the notebook runs in its own folder in one IPython shell (execnb), and code
+cells flagged with settings.ini's `tst_flags` (`#| gpu`, `#| hub`, `#| slow`) or `#| eval: false` are skipped;
+a skipped cell keeps no output, so nothing stored comes from another run. On an error the notebook is left as it
+was and the exit status is 1. `.ci/test_nbs --store` calls it for every notebook, in the test order.
+"""
+import os, sys
+from pathlib import Path
+from execnb.nbio import read_nb, write_nb
+from execnb.shell import CaptureShell
+from fastcore.xtras import working_directory
+from nbdev.config import get_config
+from nbdev.process import extract_directives
+
+def skip(cell, flags:set)->bool:
+    "Whether `nbdev_test` would skip `cell`; a skipped code cell loses its old outputs."
+    if cell.cell_type != 'code': return True
+    d = extract_directives(cell, remove=False)
+    out = ('nbdev_export' + '(' in cell.source or d.get('eval:', [''])[0].lower() == 'false' or bool(flags & d.keys()))
+    if out: cell.outputs, cell.execution_count = [], None
+    return out
+
+def main(path:Path):
+    cfg = get_config()
+    os.environ['IN_TEST'] = '1'
+    sys.path.insert(0, str(cfg.config_path))
+    flags = set(cfg.tst_flags.split())
+    nb = read_nb(path)
+    shell = CaptureShell(path)
+    with working_directory(path.parent):
+        shell.run_all(nb, exc_stop=True, preproc=lambda c: skip(c, flags))
+    write_nb(nb, path)
+
+if __name__ == '__main__':
+    p = Path(sys.argv[1]).absolute()
+    try: main(p)
+    except Exception as e:
+        sys.stderr.write(f"{p.name}: {type(e).__name__}: {e}\n"); sys.exit(1)
