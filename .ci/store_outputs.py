@@ -4,7 +4,8 @@
 
 As in `nbdev_test`: `IN_TEST` is set, the notebook runs in its own folder in one IPython shell (execnb), and code
 cells flagged with settings.ini's `tst_flags` (`#| gpu`, `#| hub`, `#| slow`) or `#| eval: false` are skipped;
-a skipped cell keeps no output, so nothing stored comes from another run. On an error the notebook is left as it
+a skipped cell keeps no output, so nothing stored comes from another run. Progress bars written with carriage
+returns are stored as a terminal shows them, each line in its last state. On an error the notebook is left as it
 was and the exit status is 1. `.ci/test_nbs --store` calls it for every notebook, in the test order.
 """
 import os, sys
@@ -23,6 +24,17 @@ def skip(cell, flags:set)->bool:
     if out: cell.outputs, cell.execution_count = [], None
     return out
 
+def as_shown(text:str)->str:
+    "Stream text as a terminal shows it: of each line rewritten with carriage returns, its last state."
+    return '\n'.join(line.rstrip('\r').rsplit('\r', 1)[-1] for line in text.split('\n'))
+
+def tidy(nb):
+    "Every stream output of `nb` as a terminal shows it."
+    for c in nb.cells:
+        for o in c.get('outputs', []):
+            if o.get('output_type') == 'stream':
+                o['text'] = as_shown(''.join(o['text']) if isinstance(o['text'], list) else o['text'])
+
 def main(path:Path):
     cfg = get_config()
     os.environ['IN_TEST'] = '1'
@@ -32,9 +44,13 @@ def main(path:Path):
     shell = CaptureShell(path)
     with working_directory(path.parent):
         shell.run_all(nb, exc_stop=True, preproc=lambda c: skip(c, flags))
+    tidy(nb)
     write_nb(nb, path)
 
 if __name__ == '__main__':
+    if sys.argv[1] == '--tidy':  # only tidy notebooks already run: python .ci/store_outputs.py --tidy NB...
+        for f in sys.argv[2:]: nb = read_nb(f); tidy(nb); write_nb(nb, f)
+        sys.exit(0)
     p = Path(sys.argv[1]).absolute()
     try: main(p)
     except Exception as e:
