@@ -67,16 +67,13 @@ def check_parts(sidebar:dict, problems:list):
     for nb in sidebar:
         if nb not in have: problem(problems, 'nbs/sidebar.yml', f"names {nb}, which is not a notebook under nbs/")
 
-def check_run_folders(problems:list):
-    "Stored outputs that name an adapted run or a general base of a profile all name the same folder (one run)."
-    import nbformat
+def check_run_folders(texts:dict, problems:list):
+    "Stored outputs (`texts`: notebook -> its output texts) name one folder per profile for the adapted run and the general base."
     for what, pat in RUN_FOLDERS.items():
         seen = {}  # profile -> key -> notebooks
-        for nb in notebooks(ROOT/'nbs'):
-            for c in nbformat.read(ROOT/'nbs'/nb, as_version=4).cells:
-                for o in c.get('outputs', []):
-                    for t in output_texts(o):
-                        for prof, key in pat.findall(t): seen.setdefault(prof, {}).setdefault(key, set()).add(nb)
+        for nb, ts in texts.items():
+            for t in ts:
+                for prof, key in pat.findall(t): seen.setdefault(prof, {}).setdefault(key, set()).add(nb)
         for prof, keys in seen.items():
             if len(keys) > 1:
                 said = '; '.join(f"{prof}-{k} in {', '.join(sorted(v))}" for k, v in sorted(keys.items()))
@@ -196,8 +193,6 @@ def render(nb, pages:dict, cfg:dict)->tuple:
     body, _ = HTMLExporter(template_name='basic', config=conf).from_notebook_node(nb)
     return fm.get('title', 'mlm_nbdev'), fm.get('description', ''), body
 
-def a_links(soup)->list: return soup.find_all('a', href=True) if soup is not None else []
-
 def code(text:str)->str: return re.sub(r'`([^`]+)`', r'<code>\1</code>', html.escape(text))
 
 def slug(text:str)->str: return re.sub(r'\s+', '-', re.sub(r'[^\w\s.-]', '', text.strip().lower()))
@@ -251,7 +246,7 @@ def build_preview(cache:Path, sidebar:dict, out:Path, cfg:dict, problems:list)->
         for a in soup.find_all('a', class_='anchor-link'): a.decompose()  # nbconvert's own anchors; Quarto's ids below
         for h in soup.find_all(re.compile('^h[1-6]$')):
             h['id'] = slug(h.get_text().replace('¶', ''))  # Quarto's ids: lower case, which nbdev's links use
-        for a in a_links(soup.main):
+        for a in soup.main.find_all('a', href=True):  # the page's body; the navigation is written relative already
             href = a['href']
             if href.startswith(site): href = posixpath.relpath(href[len(site):].partition('#')[0], here) + ''.join(href.partition('#')[1:])
             m = re.match(r'^([\w./-]+\.ipynb)(#.*)?$', href)
@@ -321,17 +316,19 @@ def stored_images(nb)->int:
                for o in c.get('outputs', []) if 'image/png' in o.get('data', {}))
 
 def check_images_and_outputs(soups:dict, pages:dict, problems:list):
-    "Every stored image is on its page and decodes; no stored output is an error or shows a machine path."
+    "Every stored image is on its page and decodes; no stored output is an error or shows a machine path; one run's folders."
     import nbformat
     from PIL import Image
     page_of_nb = {v[0]: p for p, v in pages.items()}
+    texts = {}  # notebook -> the text of its stored outputs, for check_run_folders
     for name in notebooks(ROOT/'nbs'):
         path = ROOT/'nbs'/name
         nb = nbformat.read(path, as_version=4)
         for i, c in enumerate(nb.cells):
             for o in c.get('outputs', []):
                 if o.get('output_type') == 'error': problem(problems, name, f"cell {i} stores an error output ({o.get('ename')})")
-                m = next((m for t in output_texts(o) if (m := MACHINE_PATH.search(t))), None)
+                shown = output_texts(o); texts.setdefault(name, []).extend(shown)
+                m = next((m for t in shown if (m := MACHINE_PATH.search(t))), None)
                 if m: problem(problems, name, f"cell {i} stores an absolute path of the machine that ran it: {m.group(0)[:60]}")
         page = page_of_nb.get(name)
         if page is None: continue
@@ -342,6 +339,7 @@ def check_images_and_outputs(soups:dict, pages:dict, problems:list):
         for im in imgs:
             try: Image.open(io.BytesIO(base64.b64decode(im['src'].split(',', 1)[1]))).verify()
             except Exception as e: problem(problems, page, f"an image does not decode ({type(e).__name__})")
+    check_run_folders(texts, problems)
 
 # ---------------------------------------------------------------- 4. a real browser
 def browser_check(out:Path, pages:dict, problems:list)->str:
@@ -400,7 +398,6 @@ def main():
     soups = check_pages(out, pages, sidebar, problems)
     check_api(soups, pages, problems)
     check_images_and_outputs(soups, pages, problems)
-    check_run_folders(problems)
     t2 = time.perf_counter()
     said = "browser check skipped (--no-browser)" if args.no_browser else browser_check(out, pages, problems)
     if args.require_browser and said.startswith('browser check skipped'): problem(problems, 'browser', said)
