@@ -1,4 +1,5 @@
-"""Give every lesson notebook an "Open in Colab" badge and a Colab setup cell, from settings.ini.
+"""Give every lesson notebook an "Open in Colab" badge and a Colab setup cell, from settings.ini; the home page
+(index.ipynb, which also runs its cells) gets the setup cell alone, hidden from the site and the README.
 
 `python .ci/colab.py` writes them (second and third cells, after the title); `--check` fails if any notebook
 lacks them or holds an out-of-date version. The setup cell does nothing outside Colab.
@@ -8,7 +9,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-BADGE_MARK, SETUP_MARK = '[![Open In Colab]', '# Colab setup'
+BADGE_MARK, SETUP_MARK, HIDE = '[![Open In Colab]', '# Colab setup', '#| hide\n'
 
 def cells_for(nb_rel, cfg):
     user, repo, branch = cfg['user'], cfg['repo'], cfg.get('branch', 'main')
@@ -29,8 +30,9 @@ if 'google.colab' in sys.modules:
 def process(path, cfg, check):
     nb = nbformat.read(path, as_version=4)
     badge, setup = cells_for(path.relative_to(ROOT/'nbs').as_posix(), cfg)
-    cells = [c for c in nb.cells if not c.source.startswith((BADGE_MARK, SETUP_MARK))]
-    want = cells[:1] + [badge, setup] + cells[1:]
+    cells = [c for c in nb.cells if not c.source.startswith((BADGE_MARK, SETUP_MARK, HIDE + SETUP_MARK))]
+    if path.name == 'index.ipynb': setup.source = HIDE + setup.source
+    want = cells[:1] + ([setup] if path.name == 'index.ipynb' else [badge, setup]) + cells[1:]
     have = [(c.cell_type, c.source) for c in nb.cells]
     if have == [(c.cell_type, c.source) for c in want]: return True
     if check: return False
@@ -42,6 +44,7 @@ def process(path, cfg, check):
 if __name__ == '__main__':
     check = '--check' in sys.argv
     cp = configparser.ConfigParser(); cp.read(ROOT/'settings.ini'); cfg = cp['DEFAULT']
-    stale = [p.relative_to(ROOT/'nbs').as_posix() for p in sorted((ROOT/'nbs').glob('*/[0-9]*.ipynb')) if not process(p, cfg, check)]
+    paths = sorted((ROOT/'nbs').glob('*/[0-9]*.ipynb')) + [ROOT/'nbs'/'index.ipynb']
+    stale = [p.relative_to(ROOT/'nbs').as_posix() for p in paths if not process(p, cfg, check)]
     if stale: sys.exit(f"notebooks without an up-to-date Colab badge and setup cell: {', '.join(stale)}; run python .ci/colab.py")
     print('Colab badge and setup cell: ' + ('up to date' if check else 'written'))

@@ -106,9 +106,9 @@ def evaluate(profile:Profile, model_dir:str|Path|None=None, batch_size:int|None=
 def fill_mask_cmd(profile:Profile, text:str, model_dir=None, k:int=5)->dict:
     "Top-`k` completions of each mask in `text`, by the base model and by the adapted one (if it exists)."
     from mlm_nbdev.data import fill_masks, load_model, load_tokenizer
-    from mlm_nbdev.inference import load_adapted
+    from mlm_nbdev.inference import find_adapted, load_adapted
     out = {'base': fill_masks(load_model(profile, verbose=_is_main()), load_tokenizer(profile), text, k)}
-    try: m, t, _ = load_adapted(profile, model_dir)
+    try: m, t, _ = load_adapted(profile, model_dir or find_adapted(profile)[0])  # found as lesson 6 finds it, never built here
     except FileNotFoundError as e: print(e, file=sys.stderr)
     else: out['adapted'] = fill_masks(m, t, text, k)
     return out
@@ -117,9 +117,9 @@ def classify(profile:Profile, model_dir=None, seeds=None, progress:bool=True)->l
     "Accuracy and F1 of sentiment classifiers fine-tuned from the base and the adapted checkpoint (lesson 7)."
     from mlm_nbdev.data import load_tokenizer
     from mlm_nbdev.downstream import classifier_data, compare_checkpoints
-    from mlm_nbdev.inference import adapted_source
+    from mlm_nbdev.inference import adapted_source, find_adapted
     from mlm_nbdev.sources import base_checkpoint
-    adapted = str(adapted_source(profile, model_dir))  # fails early, naming the command that makes the adapted model
+    adapted = str(adapted_source(profile, model_dir or find_adapted(profile)[0]))  # fails early, naming the command that makes it
     tokenizer = load_tokenizer(profile)
     train, test = classifier_data(profile, tokenizer)
     ckpts = {'base': base_checkpoint(profile), 'adapted': adapted}

@@ -250,7 +250,7 @@ def quiet():
         if dbars: datasets.enable_progress_bars()
 
 # %% ../nbs/under_the_hood/01_config.ipynb #834cd038
-def hub_login(prompt:bool=True, # in a notebook without a token, show `notebook_login`'s prompt
+def hub_login(prompt:bool=False, # without a token, show `notebook_login`'s prompt (it waits until you authorize)
              )->bool:
     "Log in to the Hub for an optional push; says what happened in one sentence; True when a token is set."
     if not hub_reachable(): print("The Hub is not reachable, so there is nothing to log in to; pushes are skipped."); return False
@@ -265,6 +265,6 @@ def hub_login(prompt:bool=True, # in a notebook without a token, show `notebook_
     if get_token(): print("Already logged in to the Hub."); return True
     if prompt:
         from huggingface_hub import notebook_login
-        notebook_login(); print("Paste a token with write access above, then run the push cell.")
-    else: print("No Hugging Face token (set HF_TOKEN), so pushes are skipped.")
+        notebook_login(); return get_token() is not None
+    print("No Hugging Face token (set the HF_TOKEN secret, or run notebook_login() in a cell of your own), so pushes are skipped.")
     return False

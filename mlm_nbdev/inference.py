@@ -6,13 +6,14 @@
 from __future__ import annotations
 from pathlib import Path
 import torch
-from .config import Profile, hub_reachable, profile_args, quiet, show_path
+from .config import COURSE, Profile, hub_reachable, profile_args, quiet, show_path
 from .sources import run_command, run_dir
 from .data import fill_masks
 from .trainer import has_saved_model
 
 # %% auto #0
-__all__ = ['PROBES', 'adapted_dir', 'adapted_source', 'load_adapted', 'compare_probes', 'plot_probe']
+__all__ = ['COURSE_CHECKPOINT', 'PROBES', 'adapted_dir', 'adapted_source', 'load_adapted', 'hub_adapted', 'find_adapted',
+           'compare_probes', 'plot_probe']
 
 # %% ../nbs/lessons/06_inference.ipynb #7735fb54
 def adapted_dir(profile:Profile)->Path:
@@ -47,6 +48,34 @@ def load_adapted(profile:Profile,
         run_command(['train', '--profile', profile.name, *profile_args(profile), '--output-dir', str(src)], 'training the adapted model')
     with quiet():
         return AutoModelForMaskedLM.from_pretrained(src).eval(), AutoTokenizer.from_pretrained(src), str(show_path(src) if isinstance(src, Path) else src)
+
+COURSE_CHECKPOINT = 'huggingface-course/distilbert-base-uncased-finetuned-imdb'  # the course's adapted DistilBERT
+
+def hub_adapted(profile:Profile)->dict:
+    "The adapted models on the Hub for `profile`: {'own': your repository or None, 'course': the course's checkpoint or None}. The only function here that asks the Hub."
+    found = {'own': None, 'course': None}
+    if not hub_reachable(): return found
+    from huggingface_hub import HfApi, get_token
+    if get_token():
+        try:
+            api = HfApi()
+            repo = f"{api.whoami()['name']}/{profile.hub_model_id}"
+            if api.repo_exists(repo): found['own'] = repo
+        except Exception: pass  # an expired token or a network hiccup: look in the next place
+    if profile.name == 'course' and (profile.model_name, profile.dataset_name) == (COURSE.model_name, COURSE.dataset_name):
+        found['course'] = COURSE_CHECKPOINT  # only for the course's own model and data
+    return found
+
+def find_adapted(profile:Profile)->tuple: # (a folder or a Hub id, one sentence saying which)
+    "Where the adapted model is: this runtime's run folder, your Hub repository, the course's checkpoint, or a build (in that order)."
+    local = adapted_dir(profile)
+    if has_saved_model(local): return local, f"Adapted model: lesson 5's, from this runtime's run folder {show_path(local)}."
+    hub = hub_adapted(profile)
+    if hub['own']: return hub['own'], f"Adapted model: no run folder in this runtime, so the one you pushed to the Hub, {hub['own']}."
+    if hub['course']:
+        return hub['course'], f"Adapted model: no run folder in this runtime and none pushed by you, so the course's published checkpoint, {hub['course']}."
+    return local, (f"Adapted model: none in this runtime or on the Hub, so lesson 5's run builds one now "
+                   f"(mlm-nbdev train, a few minutes) into {show_path(local)}.")
 
 
 # %% ../nbs/lessons/06_inference.ipynb #74ab28c3

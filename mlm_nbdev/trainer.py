@@ -21,7 +21,7 @@ __all__ = ['CHECKPOINT_MARKER', 'LOCK_NAME', 'mlm_parts', 'last_layer_at', 'mask
            'check_eval_dataset', 'mark_complete', 'checkpoint_step', 'has_checkpoint', 'has_saved_model',
            'check_training', 'checkpoint_delay', 'latest_checkpoint', 'resolve_resume', 'prune_checkpoints', 'run_lock',
            'training_arguments', 'TrackedCollator', 'CheckpointCallback', 'restore_collator', 'MaskedLMTrainer',
-           'hub_status', 'make_trainer', 'trainer_history', 'plot_history']
+           'hub_status', 'push_trainer', 'make_trainer', 'trainer_history', 'plot_history']
 
 # %% ../nbs/lessons/04_trainer.ipynb #93ae74be
 def mlm_parts(model)->tuple:
@@ -386,6 +386,13 @@ def hub_status()->tuple:
     from huggingface_hub import get_token
     if not get_token(): return False, "No Hugging Face token is set (log in or set HF_TOKEN), so nothing is pushed; the model stays saved locally."
     return True, "The Hub is reachable and a token is set."
+
+def push_trainer(trainer, profile:Profile, message:str):
+    "Push `trainer`'s model and tokenizer to `profile.hub_model_id` under your account, when `hub_status` allows; else say why not."
+    ok, why = hub_status()
+    if not ok: print(why); return None
+    trainer.args.hub_model_id = profile.hub_model_id  # without it, the repository would be named after the output folder
+    return trainer.push_to_hub(commit_message=message)
 
 def make_trainer(profile:Profile, model, tokenizer, train_dataset, eval_dataset, collator, output_dir,
                  masked_only:bool=True,    # loss at masked positions only (same loss, faster)

@@ -1,0 +1,246 @@
+"""The Colab drill: every notebook run as a learner runs it in Colab, as closely as an offline CPU machine allows.
+
+    python .ci/drill.py [--keep DIR] [NOTEBOOK ...]     # default: every notebook, in the course's order
+
+What is as in Colab:
+- the course's own names: `distilbert-base-uncased`, `huggingface-course/distilbert-base-uncased-finetuned-imdb` and
+  `stanfordnlp/imdb` load by name from a Hugging Face cache (stand-ins built from what packages ship, below), with no
+  MLM_NBDEV_PROFILE, MLM_NBDEV_MODEL, MLM_NBDEV_DATA or IN_TEST;
+- Colab's choice of profile: inside the drill's own virtual environment (and nowhere else) `mlm_nbdev.config.has_gpu`
+  and `hub_reachable` answer True, as a GPU and the Hub make them answer in Colab, so `choose_profile` picks `course`;
+- a real Jupyter kernel (nbclient) per notebook, with a `google.colab` module imported, so each setup cell takes its
+  Colab branch: its `pip install ... git+https://github.com/mlm-nbdev/mlm_nbdev@main` is pointed by git's
+  `url.<base>.insteadOf` at a snapshot of the working tree under test;
+- a new runtime per notebook: a new kernel, an empty home folder and working folder, and mlm_nbdev uninstalled again,
+  so nothing an earlier notebook wrote survives; the Hugging Face cache stays, as the Hub does.
+What differs is printed at the start and at the end. Ends with one line "N passed, M failed".
+"""
+import argparse, json, os, shutil, subprocess, sys, tempfile, time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+GITHUB = 'https://github.com/mlm-nbdev/mlm_nbdev'
+MODEL, ADAPTED, DATA = 'distilbert-base-uncased', 'huggingface-course/distilbert-base-uncased-finetuned-imdb', 'stanfordnlp/imdb'
+SIZES = ("train_size=192 test_size=64 batch_size=16 epochs=2 trainer_lr=2e-4 accelerate_lr=2e-4 classifier_train=400 "
+         "classifier_test=200 classifier_max_length=64 classifier_head_tokens=16 classifier_lr=3e-4 classifier_head_lr=3e-3 "
+         "classifier_epochs=2 classifier_seeds=0,1,2")  # the learning rates are the offline profile's: a 24-step run at 2e-5 barely moves
+STANDIN_REVIEWS = dict(train=2000, test=1000, unsupervised=1000)
+DIFFERENCES = f"""What still differs from Colab:
+- no GPU: the profile is chosen as a GPU and the Hub would choose it (has_gpu and hub_reachable answer True in the
+  drill's virtual environment only); everything runs on this machine's CPU cores;
+- no network but PyPI: {MODEL} is the offline general base under DistilBERT's names, {ADAPTED}
+  is the offline adapted model under the same names, and {DATA} holds {STANDIN_REVIEWS['train']:,} / {STANDIN_REVIEWS['test']:,} / {STANDIN_REVIEWS['unsupervised']:,} packaged IMDb
+  reviews (train / test / unsupervised), all in a Hugging Face cache under those ids; the setup cell's GitHub URL
+  points at the working tree under test;
+- smaller sizes: MLM_NBDEV_SET={SIZES};
+- no HF_TOKEN and no Colab secret, so no push is tried."""
+COLAB_PATCH = '''"""The Colab drill's two answers (installed only in its own virtual environment): a GPU and the Hub, as in Colab."""
+import importlib.abc, importlib.util, sys
+import google.colab  # noqa: F401  Colab's kernel has imported it before the first cell runs
+
+class _ColabAnswers(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != 'mlm_nbdev.config': return None
+        sys.meta_path.remove(self)
+        try: spec = importlib.util.find_spec(name)
+        finally: sys.meta_path.insert(0, self)
+        if spec is None or spec.loader is None: return spec
+        run = spec.loader.exec_module
+        def exec_module(module):
+            run(module)
+            module.has_gpu = lambda: True
+            module.hub_reachable = lambda timeout=2.0: True
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, _ColabAnswers())
+'''
+USERDATA = '''"""Colab's secrets, as a runtime without any sees them."""
+class SecretNotFoundError(Exception): pass
+def get(key): raise SecretNotFoundError(f"Secret {key} does not exist.")
+'''
+
+def say(*a): print(*a, flush=True)
+
+def sh(*cmd, **kw):
+    "Run `cmd`, failing with its output's end."
+    r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    if r.returncode: raise SystemExit(f"drill: {' '.join(map(str, cmd))[:200]} failed:\n{(r.stdout + r.stderr)[-3000:]}")
+    return r.stdout
+
+def notebooks(args)->list:
+    if args.notebooks: return [Path(n).resolve() for n in args.notebooks]
+    nbs = REPO/'nbs'
+    return sorted((nbs/'lessons').glob('[0-9]*.ipynb')) + sorted((nbs/'under_the_hood').glob('[0-9]*.ipynb')) + [nbs/'index.ipynb']
+
+# ------------------------------------------------------------------ preparing the world (this machine's venv)
+
+def offline_models(d:Path)->tuple:
+    "(the offline general base, the offline adapted model): from the offline run's cache, or built here."
+    env = {**os.environ, 'MLM_NBDEV_PROFILE': 'offline'}
+    code = ("from mlm_nbdev.config import get_profile; from mlm_nbdev.sources import base_checkpoint, run_dir; "
+            "p = get_profile(verbose=False); print(base_checkpoint(p)); print(run_dir(p, 'accelerate'))")
+    base, adapted = sh(sys.executable, '-c', code, env=env).strip().splitlines()[-2:]
+    if not (Path(adapted)/'config.json').exists():
+        adapted = d/'adapted-offline'
+        say(f"no offline adapted model in the cache: training one (mlm-nbdev train --profile offline) into {adapted}")
+        sh(sys.executable, '-m', 'mlm_nbdev.cli', 'train', '--profile', 'offline', '--output-dir', adapted, env=env)
+    return Path(base), Path(adapted)
+
+def hub_cache_model(hub:Path, repo:str, folder:Path):
+    "Place `folder`'s files in the Hugging Face cache `hub` as the snapshot of `repo` at main, as a download leaves them."
+    import hashlib
+    root = hub/f"models--{repo.replace('/', '--')}"
+    commit = hashlib.sha1(repo.encode()).hexdigest()
+    snap = root/'snapshots'/commit
+    snap.mkdir(parents=True)
+    for f in folder.iterdir():
+        if f.is_file(): shutil.copy2(f, snap/f.name)
+    (root/'refs').mkdir(); (root/'refs'/'main').write_text(commit)
+
+def hub_cache_dataset(datasets_cache:Path, folder:Path):
+    """Place the Hub-shaped IMDb `folder` in `datasets_cache` as a first online load of `stanfordnlp/imdb` leaves it.
+    `datasets` resolves a Hub id offline only from its own prepared cache, not from a snapshot of the repository."""
+    import datasets
+    from datasets import load_dataset
+    datasets.disable_progress_bars()
+    with tempfile.TemporaryDirectory() as tmp:
+        load_dataset(str(folder), cache_dir=tmp)
+        prepared = next(Path(tmp).glob(f'{folder.name}/plain_text/*/*/dataset_info.json')).parent
+        version, fingerprint = prepared.parent.name, prepared.name
+        dest = datasets_cache/'stanfordnlp___imdb'/'plain_text'/version/fingerprint
+        dest.mkdir(parents=True)
+        for f in prepared.iterdir():
+            if f.suffix == '.arrow': shutil.copy2(f, dest/f.name.replace(f'{folder.name}-', 'imdb-'))
+        info = json.loads((prepared/'dataset_info.json').read_text())
+        info['dataset_name'] = 'imdb'
+        (dest/'dataset_info.json').write_text(json.dumps(info))
+
+def snapshot(d:Path)->Path:
+    "A git repository holding the working tree under test (tracked and untracked files git does not ignore) on `main`."
+    repo = d/'repo'
+    files = sh('git', '-C', REPO, 'ls-files', '-co', '--exclude-standard', '-z').split('\0')
+    for f in filter(None, files):
+        src = REPO/f
+        if src.is_file(): (repo/f).parent.mkdir(parents=True, exist_ok=True); shutil.copy2(src, repo/f)
+    git = ['git', '-C', repo, '-c', 'user.name=drill', '-c', 'user.email=drill@localhost']
+    sh(*git, 'init', '-q', '-b', 'main'); sh(*git, 'add', '-A'); sh(*git, 'commit', '-q', '-m', 'the working tree under test')
+    return repo
+
+def drill_venv(d:Path, repo:Path)->Path:
+    "A virtual environment like a Colab runtime's before the setup cell: the libraries, a kernel, no mlm_nbdev."
+    venv = d/'venv'
+    sh(sys.executable, '-m', 'venv', venv)
+    py = venv/'bin'/'python'
+    pip = [py, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-compile']  # bytecode is written on first import
+    torch = sh(sys.executable, '-c', 'import torch; print(torch.__version__.split("+")[0])').strip()
+    sh(*pip, f'torch=={torch}')
+    sh(*pip, f'{repo}[offline]', 'nbclient', 'nbformat', 'ipykernel', 'ipywidgets')  # Colab ships a kernel and ipywidgets
+    sh(py, '-m', 'pip', 'uninstall', '-q', '-y', 'mlm_nbdev')
+    site = Path(sh(py, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])').strip())
+    (site/'google'/'colab').mkdir(parents=True, exist_ok=True)
+    (site/'google'/'colab'/'__init__.py').write_text('"""A stand-in for Colab\'s module: its presence is what the setup cells test."""\n')
+    (site/'google'/'colab'/'userdata.py').write_text(USERDATA)
+    (site/'colab_drill.py').write_text(COLAB_PATCH)
+    (site/'colab_drill.pth').write_text('import colab_drill\n')
+    return py
+
+def prepare(d:Path)->Path:
+    t = time.time()
+    base, adapted = offline_models(d)
+    sys.path.insert(0, str(REPO/'.ci'))
+    import course_standin
+    standin = d/'standin'
+    sh(sys.executable, REPO/'.ci'/'course_standin.py', '--base', base, '--out', standin,
+       *[a for k, v in STANDIN_REVIEWS.items() for a in (f'--{k}', v)])
+    with tempfile.TemporaryDirectory() as tmp:
+        from mlm_nbdev.config import quiet
+        with quiet(): course_standin.build_distilbert(adapted, Path(tmp))
+        hub = d/'hf'/'hub'
+        hub_cache_model(hub, MODEL, standin/'distilbert')
+        hub_cache_model(hub, ADAPTED, Path(tmp))
+    hub_cache_dataset(d/'hf'/'datasets', standin/'imdb')
+    shutil.rmtree(standin)
+    say(f"stand-ins in a Hugging Face cache under {MODEL}, {ADAPTED} and {DATA} ({time.time() - t:.0f} s)")
+    t = time.time()
+    repo = snapshot(d)
+    (d/'gitconfig').write_text(f'[url "file://{repo}"]\n\tinsteadOf = {GITHUB}\n')
+    py = drill_venv(d, repo)
+    say(f"the drill's virtual environment, without mlm_nbdev, and the snapshot of the working tree ({time.time() - t:.0f} s)")
+    return py
+
+# ------------------------------------------------------------------ running the notebooks (the drill's venv)
+
+def runtime_env(d:Path, rt:Path)->dict:
+    "A new runtime's environment: Colab's variables, none of the project's or the test runner's."
+    keep = {k: v for k, v in os.environ.items()
+            if not k.startswith(('MLM_NBDEV_', 'HF_', 'HUGGING', 'VIRTUAL_ENV', 'PYTHON', 'JUPYTER', 'IPYTHON'))
+            and k not in ('IN_TEST', 'CI', 'HOME', 'TMPDIR', 'GIT_CONFIG_GLOBAL')}
+    (rt/'home').mkdir(parents=True); (rt/'tmp').mkdir(); (rt/'content').mkdir()
+    return {**keep, 'HOME': str(rt/'home'), 'TMPDIR': str(rt/'tmp'), 'HF_HOME': str(d/'hf'),
+            'HF_HUB_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1', 'TOKENIZERS_PARALLELISM': 'false',
+            'GIT_CONFIG_GLOBAL': str(d/'gitconfig'), 'MLM_NBDEV_SET': SIZES,
+            'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+def run_notebooks(d:Path, paths:list)->int:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+    failed = 0
+    for i, path in enumerate(paths):
+        name, t = str(path.relative_to(REPO/'nbs')), time.time()
+        rt = d/'runtimes'/f'{i:02d}'
+        env = runtime_env(d, rt)
+        os.environ.clear(); os.environ.update(env); tempfile.tempdir = None  # the kernel inherits this process's environment
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(nb, timeout=1200, kernel_name='python3', resources={'metadata': {'path': str(rt/'content')}})
+        log = open(rt/'kernel.log', 'w')
+        try:
+            client.execute(stderr=log); ok, why = True, ''
+        except CellExecutionError as e: ok, why = False, str(e)
+        except Exception as e: ok, why = False, f"{type(e).__name__}: {e}"
+        setup = next((''.join(o.get('text', '')) for c in nb.cells[:4] if c.cell_type == 'code' and 'Colab setup' in c.source
+                      for o in c.get('outputs', []) if o.get('output_type') == 'stream'), '').strip()
+        say(f"{'PASS' if ok else 'FAIL'} {name} ({time.time() - t:.0f} s){'; setup cell: ' + setup if setup else ''}")
+        log.close()
+        if not ok: failed += 1; say(why[-4000:]); say('kernel log:', (rt/'kernel.log').read_text()[-2000:])
+        (d/'executed').mkdir(exist_ok=True); nbformat.write(nb, d/'executed'/path.name)  # kept with --keep, for a look
+        subprocess.run([sys.executable, '-m', 'pip', 'uninstall', '-q', '-y', 'mlm_nbdev'], capture_output=True)
+        shutil.rmtree(rt, ignore_errors=True)
+    return failed
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('notebooks', nargs='*', help="notebooks to run (default: all, in the course's order)")
+    p.add_argument('--keep', type=Path, help="work in this folder and keep it (default: a temporary folder, removed)")
+    p.add_argument('--again', action='store_true', help="with --keep: reuse its stand-ins and virtual environment, snapshot the tree anew")
+    p.add_argument('--runtimes', type=Path, help=argparse.SUPPRESS)  # internal: run the notebooks in the drill's venv
+    args = p.parse_args()
+    paths = notebooks(args)
+    if args.runtimes:
+        failed = run_notebooks(args.runtimes, paths)
+        (args.runtimes/'result.json').write_text(json.dumps({'passed': len(paths) - failed, 'failed': failed}))
+        sys.exit(1 if failed else 0)
+    t0 = time.time()
+    d = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix='colab-drill-'))
+    again = args.keep and args.again and (d/'venv').exists()
+    if args.keep and not again: shutil.rmtree(d, ignore_errors=True); d.mkdir(parents=True)
+    say(DIFFERENCES)
+    result = {'passed': 0, 'failed': 1}
+    try:
+        if again:
+            for f in ('repo', 'runtimes', 'result.json'): shutil.rmtree(d/f, ignore_errors=True) if (d/f).is_dir() else (d/f).unlink(missing_ok=True)
+            snapshot(d); py = d/'venv'/'bin'/'python'
+        else: py = prepare(d)
+        subprocess.run([py, __file__, '--runtimes', d, *map(str, paths)])
+        if (d/'result.json').exists(): result = json.loads((d/'result.json').read_text())
+    except SystemExit as e: say(e)
+    finally:
+        if not args.keep: shutil.rmtree(d, ignore_errors=True)
+    say(DIFFERENCES.replace('What still differs', 'Again, what still differs'))
+    say(f"drill took {time.time() - t0:.0f} s")
+    print(f"{result['passed']} passed, {result['failed']} failed")
+    sys.exit(1 if result['failed'] else 0)
+
+if __name__ == '__main__':
+    main()
