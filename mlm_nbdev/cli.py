@@ -41,7 +41,7 @@ def _is_main()->bool: return int(os.environ.get('RANK', '0')) == 0
 
 def train(profile:Profile, output_dir:str|Path,
           engine:str='accelerate',     # 'accelerate' (lesson 5) or 'trainer' (lesson 4)
-          collator:str='whole-word',   # training masks: 'whole-word' or 'token'
+          collator:str='token',        # training masks: 'token' (the lessons') or 'whole-word'
           eval_before:bool=True,       # evaluate the base first (epoch 0)
           masked_only:bool=True,       # loss at masked positions only
           push_to_hub:bool=False,      # upload to `profile.hub_model_id` when the Hub and a token allow
@@ -208,7 +208,7 @@ def _parser():
     add('prepare', "tokenize and chunk the reviews (cached)")
     t = add('train', "fine-tune the base model on the reviews (lessons 4 and 5)")
     t.add_argument('--engine', choices=['accelerate', 'trainer'], default='accelerate', help='training engine (default: accelerate)')
-    t.add_argument('--collator', choices=['whole-word', 'token'], default='whole-word', help='training masks (default: whole-word)')
+    t.add_argument('--collator', choices=['whole-word', 'token'], default='token', help='training masks (default: token, as in lessons 4 and 5)')
     t.add_argument('--grad-accum', type=int, default=None, help='batches per optimizer step (default: the profile\'s)')
     t.add_argument('--resume-from', default=None, metavar='latest|FOLDER', help="resume: 'latest' (the newest complete checkpoint in --output-dir) or a checkpoint folder")
     t.add_argument('--save-steps', type=int, default=None, help="also a checkpoint every N optimizer steps (default: the profile's; 0: epoch ends only)")
