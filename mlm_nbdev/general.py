@@ -68,12 +68,15 @@ def general_eval_or_none(profile:Profile, tokenizer)->Dataset|None:
 def domain_table(models:dict,            # name -> masked LM
                  imdb_eval:Dataset,      # the fixed IMDb evaluation set
                  general_eval:Dataset|None=None, # the fixed general-domain set (None: IMDb only)
-                 batch_size:int=32):
+                 batch_size:int=32,
+                 imdb_known:dict|None=None, # name -> IMDb perplexity already measured on `imdb_eval` (not measured again)
+                ):
     "A `DataFrame` of each model's perplexity on IMDb and on general English."
     import pandas as pd
     rows = []
     for name, m in models.items():
-        r = {'model': name, 'IMDb perplexity': perplexity(m, imdb_eval, batch_size)['perplexity']}
+        known = (imdb_known or {}).get(name)
+        r = {'model': name, 'IMDb perplexity': known if known is not None else perplexity(m, imdb_eval, batch_size)['perplexity']}
         if general_eval is not None: r['general perplexity'] = perplexity(m, general_eval, batch_size)['perplexity']
         rows.append(r)
     return pd.DataFrame(rows).set_index('model').round(1)

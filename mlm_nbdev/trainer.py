@@ -33,7 +33,8 @@ def trainer_history(trainer)->list:
         if 'eval_loss' in e: r.update(eval_loss=e['eval_loss'], perplexity=e.get('eval_perplexity', math.exp(e['eval_loss'])))
     return [r for _, r in sorted(rows.items()) if len(r) > 1]
 
-def plot_history(history:list, before:float|None=None, title:str=''):
+def plot_history(history:list, before:float|None=None, title:str='',
+                 ylabel:str='perplexity (fixed masks)'):
     "Training loss and evaluation perplexity per epoch (and before training, at epoch 0)."
     import matplotlib.pyplot as plt
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -41,7 +42,7 @@ def plot_history(history:list, before:float|None=None, title:str=''):
     a.plot([r['epoch'] for r in tr], [r['train_loss'] for r in tr], 'o-'); a.set(xlabel='epoch', ylabel='training loss')
     ev = [(0, before)] if before else []
     ev += [(r['epoch'], r['perplexity']) for r in history if 'perplexity' in r]
-    b.plot(*zip(*ev), 'o-', color='C1'); b.set(xlabel='epoch', ylabel='perplexity (fixed masks)', yscale='log')
+    b.plot(*zip(*ev), 'o-', color='C1'); b.set(xlabel='epoch', ylabel=ylabel, yscale='log')
     fig.suptitle(title); fig.tight_layout()
     return fig
 
