@@ -9,7 +9,11 @@ One row per lesson:
   the notebook defines (outside exported cells) counts the checks that function makes;
 - checks section: the same count in the cells from `## Checks` on;
 - Trainer at: the first visible body cell that builds a `Trainer` (`Trainer(` or a name ending in `Trainer(`) and
-  trains it (`.train(` in that cell or a later one), as "cell i of n (share)".
+  trains it (`.train(` in that cell or a later one), as "cell i of n (share)";
+- try it: markdown cells of the body that open a "✏️ **Try it" prompt (or the course's last one);
+- summary: bullets under `## Summary`; exercises: body cells with a line that calls an exercise's `check`; questions: folded answers
+  under `## Questionnaire`;
+- ends: whether the body ends Summary, Exercises, Questionnaire, in that order, right before `## Checks`.
 """
 import ast, json, re, sys
 from pathlib import Path
@@ -63,13 +67,28 @@ def trainer_at(body:list)->str:
             return f"cell {i + 1} of {len(body)} ({(i + 1) / len(body):.0%})"
     return '-'
 
+def heading_at(body:list, title:str)->int|None:
+    return next((i for i, (k, s) in enumerate(body) if k == 'markdown' and re.match(rf'##\s+{title}\b', s.strip())), None)
+
+def learning(body:list)->dict:
+    "The learner's side of a lesson's body: Try it prompts, summary bullets, exercises, questions, and the order of the end."
+    at = {t: heading_at(body, t) for t in ('Summary', 'Exercises', 'Questionnaire')}
+    summ = body[at['Summary']][1] if at['Summary'] is not None else ''
+    quest = body[at['Questionnaire']][1] if at['Questionnaire'] is not None else ''
+    ends = None not in at.values() and at['Summary'] < at['Exercises'] < at['Questionnaire'] and \
+           all(not (k == 'markdown' and re.match(r'##\s', s.strip())) for k, s in body[at['Questionnaire'] + 1:])
+    return {'try it': sum(k == 'markdown' and bool(re.search(r"✏️ \*\*(Try it|The course's last Try it)", s)) for k, s in body),
+            'summary': len(re.findall(r'^- ', summ, re.M)),
+            'exercises': sum(k == 'code' and bool(re.search(r'^ex_\w+\.check\(', s, re.M)) for k, s in body),
+            'questions': quest.count('<details>'), 'ends': 'yes' if ends else 'no'}
+
 def row(path:Path)->dict:
     cs = cells(path)
     body, checks = split(cs)
     md = sum(len(s) for k, s in body if k == 'markdown'); allc = sum(len(s) for _, s in body)
     helper = helpers(cs)
     return {'lesson': path.stem, 'prose': f"{md / allc:.0%}", 'body checks': count(body, helper),
-            'checks section': count(checks, helper), 'Trainer at': trainer_at(body)}
+            'checks section': count(checks, helper), 'Trainer at': trainer_at(body), **learning(body)}
 
 def main(argv):
     paths = [Path(a) for a in argv] or sorted((REPO/'nbs'/'lessons').glob('[0-9]*.ipynb'))

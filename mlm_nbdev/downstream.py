@@ -11,11 +11,12 @@ import torch
 from .config import Profile, mixed_precision, quiet, show_path
 from .sources import base_checkpoint, has_labels
 from .data import load_reviews
+from .trainer import t_interval
 
 # %% auto #0
 __all__ = ['head_and_tail', 'classifier_data', 'data_fingerprint', 'mean_pool', 'SentimentClassifier', 'batch_order',
-           'finetune_classifier', 'compare_checkpoints', 'summarize', 'plot_comparison', 't_interval', 'verdict',
-           'paired_difference', 'plot_paired', 'pooled_features', 'probe_model', 'linear_probe', 'label_budget']
+           'finetune_classifier', 'compare_checkpoints', 'summarize', 'plot_comparison', 'verdict', 'paired_difference',
+           'plot_paired', 'pooled_features', 'probe_model', 'linear_probe', 'label_budget']
 
 # %% ../nbs/lessons/07_downstream.ipynb #2dbf4e9c
 def head_and_tail(ids:list,       # token ids of one text, without special tokens
@@ -155,16 +156,6 @@ def plot_comparison(results, title:str=''):
     return fig
 
 # %% ../nbs/lessons/07_downstream.ipynb #6980581d
-def t_interval(d,                      # paired differences
-               variance_factor:float|None=None, # the mean's variance over the differences' (default 1/n: independent pairs)
-               confidence:float=0.95)->tuple:  # (mean, low, high)
-    "The mean of `d` and its Student-t confidence interval."
-    from scipy import stats
-    d = np.asarray(d, dtype=float)
-    if len(d) < 2: raise ValueError(f"{len(d)} paired difference(s) give no interval; use at least 2 seeds or folds")
-    half = stats.t.ppf((1 + confidence) / 2, len(d) - 1) * math.sqrt((variance_factor or 1 / len(d)) * d.var(ddof=1))
-    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
-
 def verdict(low:float,  # lower end of the interval of a difference adapted - base
             high:float, # its upper end
            )->str:      # the interval, read in words

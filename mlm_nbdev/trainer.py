@@ -7,6 +7,7 @@ from __future__ import annotations
 import json, math, os, shutil, time, types
 from contextlib import contextmanager
 from pathlib import Path
+import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import Trainer, TrainerCallback, TrainingArguments, default_data_collator
@@ -21,7 +22,7 @@ __all__ = ['CHECKPOINT_MARKER', 'LOCK_NAME', 'trainer_history', 'plot_history', 
            'sample_nll', 'evaluate_mlm', 'perplexity', 'mark_complete', 'checkpoint_step', 'has_checkpoint',
            'has_saved_model', 'check_training', 'checkpoint_delay', 'latest_checkpoint', 'resolve_resume',
            'prune_checkpoints', 'run_lock', 'training_arguments', 'TrackedCollator', 'CheckpointCallback',
-           'restore_collator', 'MaskedLMTrainer', 'hub_status', 'push_trainer', 'make_trainer']
+           'restore_collator', 'MaskedLMTrainer', 'hub_status', 'push_trainer', 'make_trainer', 't_interval']
 
 # %% ../nbs/lessons/04_trainer.ipynb #29761841
 def trainer_history(trainer)->list:
@@ -438,3 +439,14 @@ def make_trainer(profile:Profile, model, tokenizer, train_dataset, eval_dataset,
     return MaskedLMTrainer(model=use_masked_only(model, masked_only_for(model, masked_only)), args=args, train_dataset=train_dataset,
                            eval_dataset=eval_dataset, data_collator=tracked, processing_class=tokenizer,
                            callbacks=[CheckpointCallback(tracked, at_epoch_end=bool(profile.save_steps))])
+
+# %% ../nbs/lessons/04_trainer.ipynb #d158c90e
+def t_interval(d,                      # paired differences
+               variance_factor:float|None=None, # the mean's variance as a multiple of the differences' (default 1/n: independent pairs)
+               confidence:float=0.95)->tuple:  # (mean, low, high)
+    "The mean of `d` and its Student-t confidence interval."
+    from scipy import stats
+    d = np.asarray(d, dtype=float)
+    if len(d) < 2: raise ValueError(f"{len(d)} paired difference(s) give no interval; use at least 2 seeds or folds")
+    half = stats.t.ppf((1 + confidence) / 2, len(d) - 1) * math.sqrt((variance_factor or 1 / len(d)) * d.var(ddof=1))
+    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
