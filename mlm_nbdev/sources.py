@@ -166,7 +166,7 @@ def base_key(profile:Profile)->str:
     with quiet(): tok = AutoTokenizer.from_pretrained(minilm_dir())
     settings = {k: getattr(profile, k) for k in ('student_layers', 'seed')}
     if has_wordnet(profile):
-        settings |= {k: getattr(profile, k) for k in ('general_steps', 'general_lr', 'batch_size', 'chunk_size', 'wwm_probability')}
+        settings |= {k: getattr(profile, k) for k in ('general_steps', 'general_lr', 'general_batch_size', 'chunk_size', 'wwm_probability')}
         corpus = hashlib.sha256('\n'.join(general_corpus(profile)['train']['text']).encode()).hexdigest()
     else: corpus = None
     return fingerprint(corpus, settings, tok.backend_tokenizer.to_str(), library_versions(), code_sources(BASE_CODE))
