@@ -37,13 +37,14 @@ def build_general_base(profile:Profile, dest, progress:bool=True)->dict:
     tokenizer, t0 = load_tokenizer(profile), time.perf_counter()
     corpus = general_corpus(profile)
     train, eval_set = general_chunks(profile, tokenizer, 'train', corpus), general_eval_set(profile, tokenizer, corpus)
+    # Pinned, since the base's key leaves them out: full precision, and no checkpoint but the last (deleted below).
     stage = dataclasses.replace(profile, accelerate_lr=profile.general_lr, epochs=1, max_steps=profile.general_steps,
-                                batch_size=profile.general_batch_size, grad_accum_steps=1)
+                                batch_size=profile.general_batch_size, grad_accum_steps=1, save_steps=0, precision='no')
     wwm = WholeWordMaskCollator(tokenizer, profile.wwm_probability, seed=profile.seed)
     r = train_mlm(stage, build_student(profile), tokenizer, train, eval_set, wwm, dest, progress=progress)
     shutil.rmtree(Path(dest)/'checkpoints', ignore_errors=True)
     info = {'steps': r['steps'], 'seconds': round(time.perf_counter() - t0, 1), 'segments': len(corpus['train']),
-            'chunks': len(train), 'general_perplexity_before': r['history'][0]['perplexity'],
+            'chunks': len(train), 'eval_chunks': len(eval_set), 'general_perplexity_before': r['history'][0]['perplexity'],
             'general_perplexity_after': r['history'][-1]['perplexity'], 'lr': profile.general_lr, 'batch_size': profile.general_batch_size}
     (Path(dest)/'base.json').write_text(json.dumps(info, indent=1))
     (Path(dest)/'README.md').write_text(f"# Offline general-English base\n\nThe mlm_nbdev MiniLM student (layers {list(profile.student_layers)}) "
