@@ -17,10 +17,8 @@ from nbdev.config import get_config
 from nbdev.process import extract_directives
 
 def skip(cell, flags:set)->bool:
-    """Whether `nbdev_test` would skip `cell`. Every code cell loses its old outputs first: execnb writes outputs back only
-    for a cell that printed something, so a cell that now prints nothing would keep those of an older run."""
+    "Whether `nbdev_test` would skip `cell`."
     if cell.cell_type != 'code': return True
-    cell.outputs, cell.execution_count = [], None
     d = extract_directives(cell, remove=False)
     return 'nbdev_export' + '(' in cell.source or d.get('eval:', [''])[0].lower() == 'false' or bool(flags & d.keys())
 
@@ -41,6 +39,8 @@ def main(path:Path):
     sys.path.insert(0, str(cfg.config_path))
     flags = set(cfg.tst_flags.split())
     nb = read_nb(path)
+    for c in nb.cells:  # execnb writes outputs back only for a cell that printed: one that now prints nothing would keep an older run's
+        if c.cell_type == 'code': c.outputs, c.execution_count = [], None
     shell = CaptureShell(path)
     with working_directory(path.parent):
         shell.run_all(nb, exc_stop=True, preproc=lambda c: skip(c, flags))
