@@ -69,9 +69,22 @@ def sh(*cmd, **kw):
     return r.stdout
 
 def notebooks(args)->list:
+    "The notebooks asked for, or every one in the course's order (.ci/provenance.py's, which .ci/test_nbs runs too)."
     if args.notebooks: return [Path(n).resolve() for n in args.notebooks]
-    nbs = REPO/'nbs'
-    return sorted((nbs/'lessons').glob('[0-9]*.ipynb')) + sorted((nbs/'under_the_hood').glob('[0-9]*.ipynb')) + [nbs/'index.ipynb']
+    sys.path.insert(0, str(REPO/'.ci'))
+    from provenance import course_order
+    return [REPO/'nbs'/nb for nb in course_order()]
+
+def cell_times(nb)->dict:
+    "code cell index -> seconds, from the timestamps nbclient records in each executed cell's metadata."
+    from datetime import datetime
+    out = {}
+    for i, c in enumerate(nb.cells):
+        ex = c.get('metadata', {}).get('execution', {})
+        if c.cell_type == 'code' and 'iopub.status.busy' in ex and 'iopub.status.idle' in ex:
+            t = [datetime.fromisoformat(ex[k].replace('Z', '+00:00')) for k in ('iopub.status.busy', 'iopub.status.idle')]
+            out[str(i)] = round((t[1] - t[0]).total_seconds(), 2)
+    return out
 
 # ------------------------------------------------------------------ preparing the world (this machine's venv)
 
@@ -182,7 +195,7 @@ def runtime_env(d:Path, rt:Path)->dict:
             'GIT_CONFIG_GLOBAL': str(d/'gitconfig'), 'MLM_NBDEV_SET': SIZES,
             'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
-def run_notebooks(d:Path, paths:list)->int:
+def run_notebooks(d:Path, paths:list, times:dict)->int:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -202,6 +215,7 @@ def run_notebooks(d:Path, paths:list)->int:
         setup = next((''.join(o.get('text', '')) for c in nb.cells[:4] if c.cell_type == 'code' and 'Colab setup' in c.source
                       for o in c.get('outputs', []) if o.get('output_type') == 'stream'), '').strip()
         say(f"{'PASS' if ok else 'FAIL'} {name} ({time.time() - t:.0f} s){'; setup cell: ' + setup if setup else ''}")
+        times[name] = {'seconds': round(time.time() - t, 1), 'cell_seconds': cell_times(nb)}
         log.close()
         if not ok: failed += 1; say(why[-4000:]); say('kernel log:', (rt/'kernel.log').read_text()[-2000:])
         (d/'executed').mkdir(exist_ok=True); nbformat.write(nb, d/'executed'/path.name)  # kept with --keep, for a look
@@ -214,12 +228,14 @@ def main():
     p.add_argument('notebooks', nargs='*', help="notebooks to run (default: all, in the course's order)")
     p.add_argument('--keep', type=Path, help="work in this folder and keep it (default: a temporary folder, removed)")
     p.add_argument('--again', action='store_true', help="with --keep: reuse its stand-ins and virtual environment, snapshot the tree anew")
+    p.add_argument('--times', type=Path, help="write each notebook's and each code cell's seconds to this JSON file (benchmarks/notebooks.py reads it)")
     p.add_argument('--runtimes', type=Path, help=argparse.SUPPRESS)  # internal: run the notebooks in the drill's venv
     args = p.parse_args()
     paths = notebooks(args)
     if args.runtimes:
-        failed = run_notebooks(args.runtimes, paths)
-        (args.runtimes/'result.json').write_text(json.dumps({'passed': len(paths) - failed, 'failed': failed}))
+        times = {}
+        failed = run_notebooks(args.runtimes, paths, times)
+        (args.runtimes/'result.json').write_text(json.dumps({'passed': len(paths) - failed, 'failed': failed, 'times': times}))
         sys.exit(1 if failed else 0)
     t0 = time.time()
     d = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix='colab-drill-'))
@@ -234,6 +250,7 @@ def main():
         else: py = prepare(d)
         subprocess.run([py, __file__, '--runtimes', d, *map(str, paths)])
         if (d/'result.json').exists(): result = json.loads((d/'result.json').read_text())
+        if args.times: args.times.parent.mkdir(parents=True, exist_ok=True); args.times.write_text(json.dumps(result.get('times', {}), indent=1))
     except SystemExit as e: say(e)
     finally:
         if not args.keep: shutil.rmtree(d, ignore_errors=True)

@@ -17,6 +17,10 @@ def render() -> str:
     for c in nb.cells:
         if c.cell_type == 'code':
             if re.search(r'^#\|\s*hide\b', c.source, re.M): continue
+            if re.search(r'^#\|\s*echo:\s*false\b', c.source, re.M):  # its output alone, as the site shows it
+                shown = [o['data']['text/markdown'] for o in c.get('outputs', []) if 'text/markdown' in o.get('data', {})]
+                if shown: cells.append(nbformat.v4.new_markdown_cell(''.join(shown)))
+                continue
             c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|')).strip()
         cells.append(c)
     nb.cells = cells

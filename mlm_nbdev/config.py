@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 # %% auto #0
 __all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'SOURCE_FIELDS', 'POSITIVE', 'AT_LEAST_ZERO', 'PRECISIONS', 'Profile', 'has_gpu',
            'hub_reachable', 'choose_profile', 'profile_value', 'parse_settings', 'check_profile', 'get_profile',
-           'profile_args', 'pick_precision', 'mixed_precision', 'cache_dir', 'fingerprint', 'library_versions',
-           'show_path', 'quiet', 'hub_login']
+           'profile_args', 'pick_precision', 'mixed_precision', 'cache_dir', 'note_artifact', 'fingerprint',
+           'library_versions', 'show_path', 'quiet', 'hub_login']
 
 # %% ../nbs/under_the_hood/01_config.ipynb #e83e0176
 @dataclass(frozen=True)
@@ -211,6 +211,13 @@ def mixed_precision(profile:Profile|None=None, # its `precision` forces a choice
 def cache_dir()->Path:
     "The folder for this package's caches: `MLM_NBDEV_CACHE` or `~/.cache/mlm_nbdev`."
     return Path(os.environ.get('MLM_NBDEV_CACHE') or Path.home()/'.cache'/'mlm_nbdev')
+
+def note_artifact(kind:str, # 'base', 'chunks' or 'run'
+                  name:str, # the artifact's folder, by the key that names it
+                 )->None:
+    "Append `name` to the file that `MLM_NBDEV_PROVENANCE` names, if set: the cached artifacts a notebook read, for its provenance record."
+    if log := os.environ.get('MLM_NBDEV_PROVENANCE'):
+        with open(log, 'a') as f: f.write(json.dumps({'kind': kind, 'name': name}) + '\n')
 
 def fingerprint(*parts)->str:
     "A short hash of `parts` (JSON-able values, dataclasses, or functions, hashed by their source)."

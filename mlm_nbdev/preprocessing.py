@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset, DatasetDict, load_from_disk
-from .config import Profile, cache_dir, fingerprint, library_versions, quiet, show_path
+from .config import Profile, cache_dir, fingerprint, library_versions, note_artifact, quiet, show_path
 from .data import load_reviews, load_tokenizer, split_reviews, drop_duplicate_reviews, read_packaged_reviews
 
 # %% auto #0
@@ -149,6 +149,7 @@ def prepare_chunks(profile:Profile,      # gives the data, tokenizer and chunk s
                 os.replace(tmp, dest)
             finally: shutil.rmtree(tmp, ignore_errors=True)
         elif verbose: print(f"Reusing cached chunks from {show_path(dest)}")
+    note_artifact('chunks', dest.name)
     dsd = load_from_disk(str(dest))
     if verbose:
         report = json.loads((dest/'report.json').read_text())

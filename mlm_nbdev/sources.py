@@ -8,14 +8,15 @@ import ast, dataclasses, hashlib, importlib.metadata, importlib.util, json, os, 
 from pathlib import Path
 import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
-from .config import OFFLINE, Profile, cache_dir, fingerprint, library_versions, profile_args, quiet, show_path
+from .config import OFFLINE, Profile, cache_dir, fingerprint, library_versions, note_artifact, profile_args, quiet, show_path
 
 # %% auto #0
 __all__ = ['OFFLINE_MODEL', 'OFFLINE_DATA', 'REVIEW_FEATURES', 'SYSTEM_WORDNET', 'WORDNET_FILES', 'BASE_CODE', 'CORPUS_FILES',
-           'minilm_dir', 'packaged_reviews_csv', 'wordnet_missing', 'pip_wordnet', 'wordnet_source', 'has_wordnet',
-           'describe_wordnet', 'wordnet_segments', 'wordnet_folder', 'general_corpus', 'model_kind', 'check_model',
-           'tokenizer_source', 'describe_model', 'code_sources', 'base_key', 'offline_base_dir', 'run_command',
-           'base_checkpoint', 'corpus_kind', 'describe_data', 'has_labels', 'load_corpus', 'run_key', 'run_dir']
+           'RUN_MODULES', 'minilm_dir', 'packaged_reviews_csv', 'wordnet_missing', 'pip_wordnet', 'wordnet_source',
+           'has_wordnet', 'describe_wordnet', 'wordnet_segments', 'wordnet_folder', 'general_corpus', 'model_kind',
+           'check_model', 'tokenizer_source', 'describe_model', 'code_sources', 'base_key', 'offline_base_dir',
+           'run_command', 'base_checkpoint', 'corpus_kind', 'describe_data', 'has_labels', 'load_corpus', 'module_code',
+           'corpus_identity', 'run_key', 'run_dir', 'artifact_code']
 
 # %% ../nbs/under_the_hood/02_sources.ipynb #10e21fe1
 OFFLINE_MODEL, OFFLINE_DATA = 'minilm-student', 'movie-reviews'
@@ -147,21 +148,31 @@ BASE_CODE = {  # module -> the functions and classes whose source decides the of
     'collators': ['WholeWordMaskCollator', '_generator', '_as_arrays', 'mask_words', '_call', 'restarted', 'mask_once'],
     'trainer': ['mlm_parts', 'masked_lm_loss', 'last_layer_at', '_attend_at', '_all_but_last', '_masked_forward'],
     'training_loop': ['train_mlm', 'EpochSampler', 'process_collator', 'RunState'],
-    'general': ['general_chunks', 'general_eval_set', 'build_general_base', 'save_fallback_base'],
+    'general': ['general_chunks', 'general_eval_set', 'build_general_base', 'save_fallback_base', 'build_base'],
 }
 
-def code_sources(names:dict)->list:
+def code_sources(names:dict,          # module -> names of its top-level definitions
+                 pkg:Path|None=None,   # the package's folder (default: this one's)
+                )->list:
     "The source text of top-level definitions in this package's modules, read from their files without importing them."
-    out, pkg = [], Path(importlib.util.find_spec('mlm_nbdev').origin).parent
+    out, pkg = [], Path(pkg) if pkg else Path(importlib.util.find_spec('mlm_nbdev').origin).parent
     for mod, wanted in names.items():
         text = (pkg/f'{mod}.py').read_text()
-        defs = {n.name: ast.get_source_segment(text, n) for n in ast.parse(text).body if hasattr(n, 'name')}
+        lines = text.splitlines(keepends=True)
+        defs = {n.name: ''.join(lines[n.lineno - 1:n.end_lineno]) for n in ast.parse(text).body if hasattr(n, 'name')}
         if missing := [w for w in wanted if w not in defs]: raise KeyError(f"{mod}.py defines no {', '.join(missing)}; update BASE_CODE")
         out += [defs[w] for w in wanted]
     return out
 
+_BASE_KEYS = {}  # (profile, code) -> key: this process's earlier answers (WordNet and the tokenizer take seconds to read)
+
 def base_key(profile:Profile)->str:
     "A key over everything that determines the offline base: corpus, settings, tokenizer, library versions and code."
+    memo = (profile, fingerprint(code_sources(BASE_CODE)))
+    if memo not in _BASE_KEYS: _BASE_KEYS[memo] = _base_key(profile)
+    return _BASE_KEYS[memo]
+
+def _base_key(profile:Profile)->str:
     from transformers import AutoTokenizer
     with quiet(): tok = AutoTokenizer.from_pretrained(minilm_dir())
     settings = {k: getattr(profile, k) for k in ('student_layers', 'seed')}
@@ -195,7 +206,7 @@ def base_checkpoint(profile:Profile,
     "The profile's base model as a Hub id or a folder; offline, the cached base, built first (in a separate process) when missing."
     if model_kind(profile) != 'offline': return str(check_model(profile))
     memo = (profile, str(cache_dir()))
-    if memo in _BASES and _BASES[memo].exists(): return str(_BASES[memo])
+    if memo in _BASES and _BASES[memo].exists(): note_artifact('base', _BASES[memo].name); return str(_BASES[memo])
     from filelock import FileLock
     dest = offline_base_dir(profile)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -209,6 +220,7 @@ def base_checkpoint(profile:Profile,
                 os.replace(tmp, dest)
             finally: shutil.rmtree(tmp, ignore_errors=True)
     _BASES[memo] = dest
+    note_artifact('base', dest.name)
     return str(dest)
 
 # %% ../nbs/under_the_hood/02_sources.ipynb #5d17c97b
@@ -305,13 +317,63 @@ def load_corpus(profile:Profile,
     return out
 
 # %% ../nbs/under_the_hood/02_sources.ipynb #d0f9784e
-def run_key(profile:Profile)->str:
-    "A key over the profile fields that decide an adapted model (local paths resolved)."
+_CODE = {}  # the modules' files, as (path, mtime, size) -> hash: this process's earlier answers
+RUN_MODULES = ['config', 'sources', 'data', 'preprocessing', 'collators', 'trainer', 'training_loop']  # read, chunk, mask, train
+
+def module_code(modules:list,          # names of this package's modules
+                pkg:Path|None=None,    # the package's folder (default: this one's)
+               )->str:                 # a short hash
+    "A hash of the modules' code, read from their files without importing them; comments and blank lines do not count."
+    pkg = Path(pkg) if pkg else Path(importlib.util.find_spec('mlm_nbdev').origin).parent
+    files = [pkg/f'{m}.py' for m in modules]
+    memo = tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    if memo not in _CODE: _CODE[memo] = fingerprint([ast.dump(ast.parse(f.read_text())) for f in files])
+    return _CODE[memo]
+
+_IDS = {}  # (path, size, mtime) -> hash: this process's earlier answers
+
+def _file_hash(p:Path)->str:
+    "sha256 of a file's bytes: all of them up to 64 MiB, else its size and 16 evenly spaced 1 MiB blocks."
+    st = p.stat(); memo = (str(p), st.st_size, st.st_mtime_ns)
+    if memo not in _IDS:
+        h, block = hashlib.sha256(str(st.st_size).encode()), 1 << 20
+        with open(p, 'rb') as f:
+            if st.st_size <= 64 * block:
+                for b in iter(lambda: f.read(block), b''): h.update(b)
+            else:
+                for i in range(16): f.seek(i * (st.st_size - block) // 15); h.update(f.read(block))
+        _IDS[memo] = h.hexdigest()[:16]
+    return _IDS[memo]
+
+def corpus_identity(profile:Profile)->str:
+    "The corpus, cheaply: a hash of the packaged or local file (of each file in a folder), or a Hub id by name."
+    try: kind = corpus_kind(profile)
+    except (FileNotFoundError, ValueError): return profile.dataset_name  # refused later, where it is read
+    if kind == 'hub': return profile.dataset_name
+    p = packaged_reviews_csv() if kind == 'packaged' else Path(profile.dataset_name).expanduser()
+    files = sorted(f for f in p.rglob('*') if f.is_file() and '.git' not in f.parts) if p.is_dir() else [p]
+    return fingerprint({str(f.relative_to(p)) if p.is_dir() else f.name: _file_hash(f) for f in files})
+
+def run_key(profile:Profile,
+            pkg:Path|None=None, # the package folder whose training code is keyed (default: this one's)
+           )->str:
+    "A key over what decides an adapted model: profile fields (local paths resolved), base model, corpus, training code, libraries."
     d = {k: v for k, v in dataclasses.asdict(profile).items() if not k.startswith('classifier_') and k != 'hub_model_id'}
     for k in ('model_name', 'dataset_name'):
         if _looks_local(d[k]): d[k] = str(Path(d[k]).expanduser().resolve())
-    return fingerprint(d)
+    base = offline_base_dir(profile).name if model_kind(profile) == 'offline' else d['model_name']
+    return fingerprint(d, base, corpus_identity(profile), module_code(RUN_MODULES, pkg), library_versions())
 
 def run_dir(profile:Profile, engine:str='accelerate')->Path:
     "The cache folder where lessons 4 (`engine='trainer'`) and 5 (`'accelerate'`) save the profile's adapted model."
-    return cache_dir()/'runs'/f'{profile.name}-{run_key(profile)}'/engine
+    folder = f'{profile.name}-{run_key(profile)}'
+    note_artifact('run', f'{folder}/{engine}')
+    return cache_dir()/'runs'/folder/engine
+
+def artifact_code(kind:str,           # 'chunks', 'base' or 'run'
+                  pkg:Path|None=None, # the package's folder (default: this one's)
+                 )->str:
+    "A hash of the code that decides a cached artifact of `kind`: what a notebook that reads one depends on without importing it."
+    if kind == 'chunks': return module_code(RUN_MODULES[:4], pkg)
+    base = fingerprint(code_sources(BASE_CODE, pkg))
+    return base if kind == 'base' else fingerprint(module_code(RUN_MODULES, pkg), base)
