@@ -15,7 +15,8 @@
    (Lessons, Under the hood: nbs/sidebar.yml), and every page is in the navigation; stored outputs name one folder
    per profile for the adapted run and for the general base (they come from one run);
    every internal link resolves; every image a notebook stores is on its page and decodes; no stored output is an
-   error or shows an absolute path of the machine that ran it.
+   error or shows an absolute path of the machine that ran it; every number in a page's markdown is shown by its code
+   or outputs, or its sentence names its source (.ci/prose_numbers.py, which proves itself with --plant).
 4. A real browser, where Chromium and its driver are installed: the index and one lesson page are loaded with Selenium,
    screenshotted (_docs_preview/_screenshots/), and fail on a console error or an image that does not decode.
 """
@@ -398,6 +399,10 @@ def main():
     soups = check_pages(out, pages, sidebar, problems)
     check_api(soups, pages, problems)
     check_images_and_outputs(soups, pages, problems)
+    sys.path.insert(0, str(Path(__file__).parent))
+    import prose_numbers  # every number in a page's prose shown by its code or outputs, or sourced
+    for p in prose_numbers.check(ROOT/'nbs'): problems.append(p)
+    checked['pages whose prose numbers were checked'] = len(pages)
     t2 = time.perf_counter()
     said = "browser check skipped (--no-browser)" if args.no_browser else browser_check(out, pages, problems)
     if args.require_browser and said.startswith('browser check skipped'): problem(problems, 'browser', said)

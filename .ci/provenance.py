@@ -3,7 +3,8 @@
     python .ci/provenance.py --check     # exit 1 if any notebook's stored outputs are stale, naming it and what changed
     python .ci/provenance.py --stale     # the stale notebooks, one a line, in the course's order
     python .ci/provenance.py --plan      # what a partial store runs: each stale notebook ('store') and each fresh one
-                                         # that makes a cached artifact a stale one reads ('producer'), in order
+                                         # that makes a cached artifact a stale one reads ('producer'), in order; the
+                                         # profile's offline base is built first instead ('prebuild base'), as any notebook builds it
     python .ci/provenance.py --order     # every notebook, in the course's order (what .ci/test_nbs and .ci/drill.py run)
 
 A notebook's record (its metadata under `mlm_nbdev.provenance`, which settings.ini lets `nbdev_clean` keep) holds a hash
@@ -16,8 +17,9 @@ of each thing its outputs can depend on:
   code reaches its record here. `read` lists the artifacts' folders, as their keys name them;
 - `profile`: the profile fields and the `MLM_NBDEV_*` variables the outputs were computed with;
 - `packages`: the versions pinned in .ci/constraints.txt, which CI installs;
+- `tools`: the repository's own scripts (.ci/*.py) that its code cells name and run;
 - the front door (index.ipynb) also depends on the other notebooks' run times, which its table prints, and a page that
-  runs this check (the benchmarks page) on this file and on which modules every notebook imports.
+  runs this check (the benchmarks page) on which modules every notebook imports.
 `seconds` and `cell_seconds` (code cell index -> seconds) are the run's times: they are read, never compared.
 Any change that can change a notebook's outputs changes one of these hashes; a markdown edit changes none.
 """
@@ -96,6 +98,9 @@ def dependencies(nb:str, nbj:dict, kinds:list, profile:dict|None=None, codes:dic
     if profile is not None: deps['profile'] = profile
     if nb == INDEX: deps['timings'] = timings(nb)
     if any('provenance.py' in c for c in cells): deps['graph'] = graph()
+    text = '\n'.join(cells)
+    if tools := {f.name: sha(f.read_text()) for f in sorted((REPO/'.ci').glob('*.py')) if re.search(rf"\.ci/{f.name}|'{f.name}'|import {f.stem}\b", text)}:
+        deps['tools'] = tools  # the repository's own scripts that its cells run
     return deps
 
 def graph()->str:
@@ -124,6 +129,9 @@ def what_changed(old:dict, new:dict)->list:
     if 'profile' in new and old.get('profile') != new['profile']: out.append('the profile')
     if 'timings' in new and old.get('timings') != new['timings']: out.append("other notebooks' run times, which its table prints")
     if 'graph' in new and old.get('graph') != new['graph']: out.append("this check, or which modules the notebooks import, which it prints")
+    if (old.get('tools') or {}) != (new.get('tools') or {}):
+        out.append('script ' + ', '.join(f'.ci/{t}' for t in sorted(set(old.get('tools') or {}) | set(new.get('tools') or {}))
+                                         if (old.get('tools') or {}).get(t) != (new.get('tools') or {}).get(t)))
     return out
 
 def stale(profile:dict|None=None)->dict:
@@ -140,13 +148,34 @@ def plan(found:dict)->dict:
     """notebook -> 'store' for each stale one, and 'producer' for each fresh one that a full run would have run before a
     stale one to make a cached artifact it reads: the first notebook, in the course's order, whose record lists it."""
     order, records = course_order(), {nb: read(nb)['metadata'].get(KEY, {}).get('provenance') or {} for nb in course_order()}
-    out = {nb: 'store' for nb in found}
+    out, base = {nb: 'store' for nb in found}, None
     for i, nb in enumerate(order):
         if nb not in found: continue
         for name in {n for names in records[nb].get('read', {}).values() for n in names}:
             first = next((o for o in order[:i] if name in {n for ns in records[o].get('read', {}).values() for n in ns}), None)
-            if first and first not in out: out[first] = 'producer'
-    return {nb: out[nb] for nb in order if nb in out}
+            if first is None or first in out: continue
+            if name in records[nb].get('read', {}).get('base', []) and name == (base := base or profile_base()):
+                out.setdefault(PREBUILD, 'base')  # the profile's own base: built as any notebook builds it, without running one
+            else: out[first] = 'producer'
+    return {nb: out[nb] for nb in [PREBUILD, *order] if nb in out}
+
+PREBUILD = 'prebuild'
+
+def profile_base()->str:
+    "The folder name of this environment's profile's offline base, as base_checkpoint names it."
+    import contextlib, io
+    from mlm_nbdev.config import get_profile
+    from mlm_nbdev.sources import model_kind, offline_base_dir
+    with contextlib.redirect_stdout(io.StringIO()): prof = get_profile()
+    return offline_base_dir(prof).name if model_kind(prof) == 'offline' else ''
+
+def prebuild_base():
+    "Build this environment's profile's offline base with base_checkpoint, the call that every notebook makes."
+    import contextlib, io
+    from mlm_nbdev.config import get_profile
+    from mlm_nbdev.sources import base_checkpoint
+    with contextlib.redirect_stdout(io.StringIO()): prof = get_profile()
+    base_checkpoint(prof, verbose=False)
 
 def current_profile()->dict:
     "The profile this environment gives (a hash of its fields) and the MLM_NBDEV_* variables that chose it."
@@ -158,6 +187,7 @@ def current_profile()->dict:
 
 def main(argv):
     if '--order' in argv: print('\n'.join(course_order())); return 0
+    if '--prebuild-base' in argv: prebuild_base(); return 0
     found = stale(current_profile())
     if '--stale' in argv: print('\n'.join(found)); return 0
     if '--plan' in argv: print('\n'.join(f'{nb} {what}' for nb, what in plan(found).items())); return 0

@@ -80,7 +80,8 @@ class Exercise:
     def check(self, answer=None)->bool|None:
         "Print what is right or wrong with `answer`; True, False, or None when not attempted yet. Never raises."
         try: ok, msg = self._check(answer)
-        except Exception as e: ok, msg = False, f"✗ {self.name}: the check could not run ({type(e).__name__}: {e}). Run the cells above it, then this one again."
+        except KeyboardInterrupt: raise  # the learner stopping the cell
+        except BaseException as e: ok, msg = False, f"✗ {self.name}: the check could not run ({type(e).__name__}: {e}). Run the cells above it, then this one again."
         print(msg)
         if ok and self.explain: print(self.explain)
         return ok
@@ -97,7 +98,8 @@ class Exercise:
             expected = self.reference(*copy.deepcopy(args))
             try: got = answer(*copy.deepcopy(args))
             except NotImplementedError: return self._not_yet()
-            except Exception as e:
+            except KeyboardInterrupt: raise
+            except BaseException as e:  # SystemExit from sys.exit() too: nothing an answer raises stops "Run all"
                 return False, (f"✗ {self.name} raised {type(e).__name__}: {e}\n  on {what}: {self.name}({_args(args)})\n"
                                f"  Try hint(), or solution() for the answer.")
             if got is None and i == 0 and not _returns(answer): return self._not_yet(f" ({self.name} returns None: is a `return` missing?)")
@@ -274,7 +276,9 @@ def _gathered_cases(rng):
 
 ex_gathered_perplexity = Exercise('gathered_perplexity', gathered_perplexity, _gathered_cases,
     hint="the repeats are the last entries: keep the first `n` of each list, then divide the summed losses by the summed counts "
-         "before `math.exp`.")
+         "before `math.exp`.",
+    explain="Keeping the last `n` entries instead gives the same figure, and is right too: Accelerate fills the last batch with "
+            "copies of the dataset's first samples, so the first and the last `n` entries hold the same samples.")
 
 # %% ../nbs/under_the_hood/06_exercises.ipynb #908f1009
 def rank_of(word:str, predictions:list)->int|None:
@@ -293,7 +297,8 @@ def _rank_cases(rng):
     p = _preds(rng)
     return [("the first prediction", ('movie', [('movie', .31), ('film', .2), ('story', .05)])),
             ("a word further down", (p[3][0], p)),
-            ("a word not predicted", ('banana', p))]
+            ("a word not predicted", ('banana', p)),
+            ("a longer word containing it ranks first", ('movie', [('movies', .3), ('movie', .2), ('film', .1)]))]
 
 ex_rank_of = Exercise('rank_of', rank_of, _rank_cases,
     hint="walk over `enumerate(predictions)`: each item is a (word, score) pair; ranks start at 1, and a word that is "
@@ -304,11 +309,25 @@ def new_in_top(before:list, after:list)->list:
     old = {w for w, _ in before}
     return [w for w, _ in after if w not in old]
 
+def _unlike_a_set(rng, before:list, new:list)->list:
+    "`new` shuffled until its order is none that a set of these words gives in this process (sets order strings by hash)."
+    old = {w for w, _ in before}
+    for _ in range(100):
+        order = rng.permutation(new).tolist()
+        after = [(w, round(.3 - .04 * i, 2)) for i, w in enumerate(order)]
+        words = [w for w, _ in after]
+        set_orders = [list(set(words) - old), list(set(words).difference(old)), [w for w in set(words) if w not in old],
+                      list({w for w in words} - old), sorted(set(words) - old)]
+        if all(s != order for s in set_orders): return after
+    raise RuntimeError("no order unlike a set's")
+
 def _new_cases(rng):
     a, b = _preds(rng), _preds(rng)
-    return [("the lesson's probe", ([('person', .005), ('manner', .005), ('act', .005)], [('movie', .3), ('act', .1), ('film', .05)])),
+    before = [('person', .005), ('manner', .005), ('act', .005)]
+    return [("the lesson's probe", (before, [('movie', .3), ('act', .1), ('film', .05)])),
             ("random predictions", (a, b)),
-            ("the same predictions twice", (a, a))]
+            ("the same predictions twice", (a, a)),
+            ("new words in an order no set keeps", (before, _unlike_a_set(rng, before, ['movie', 'film', 'story', 'plot', 'cast'])))]
 
 ex_new_in_top = Exercise('new_in_top', new_in_top, _new_cases,
     hint="collect the words of `before` in a set, then keep the words of `after` that are not in it, in `after`'s order.")

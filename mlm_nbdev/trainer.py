@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from transformers import Trainer, TrainerCallback, TrainingArguments, default_data_collator
 from transformers.modeling_outputs import MaskedLMOutput
 from transformers.trainer_utils import EvalLoopOutput
-from .config import Profile, hub_reachable, mixed_precision, show_path
+from .config import COURSE, Profile, hub_reachable, mixed_precision, show_path
 from .collators import CollatorState
 
 # %% auto #0
@@ -240,9 +240,13 @@ def has_saved_model(path)->bool:
 
 def check_training(learning_rate:float, epochs:int, eval_dataset=None, model=None, chunk_size:int|None=None,
                    output_dir=None, resume_from=None, max_steps:int|None=None, grad_accum_steps:int=1,
-                   save_steps:int=0, save_total_limit:int=0):
+                   save_steps:int=0, save_total_limit:int=0,
+                   profile:Profile|None=None): # the profile whose rates and chunk size the messages name (default: the course's)
     "Refuse bad training input, naming the argument, the value and the fix, before any training starts."
-    if not learning_rate > 0: raise ValueError(f"learning_rate={learning_rate} must be positive; the lesson uses 2e-5 (Trainer) and 5e-5 (Accelerate)")
+    p = profile or COURSE
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate={learning_rate} must be positive; the {p.name} profile uses {p.trainer_lr:g} with Trainer "
+                         f"(trainer_lr) and {p.accelerate_lr:g} with Accelerate (accelerate_lr)")
     if not (isinstance(epochs, int) and epochs >= 1): raise ValueError(f"epochs={epochs} must be a whole number of at least 1; use max_steps for a shorter run")
     if max_steps is not None and max_steps < 1: raise ValueError(f"max_steps={max_steps} must be at least 1; use None to run every epoch")
     if grad_accum_steps < 1: raise ValueError(f"grad_accum_steps={grad_accum_steps} must be at least 1; use 1 for no accumulation")
@@ -253,7 +257,7 @@ def check_training(learning_rate:float, epochs:int, eval_dataset=None, model=Non
         limit = getattr(model.config, 'max_position_embeddings', None)
         if limit is not None and chunk_size > limit:
             raise ValueError(f"chunk_size={chunk_size} exceeds the {limit} positions that {type(model).__name__} can take; "
-                             f"use chunk_size <= {limit} (the lesson uses 128)")
+                             f"use chunk_size <= {limit} (the {p.name} profile uses {p.chunk_size})")
     if output_dir is not None and Path(output_dir).exists() and not Path(output_dir).is_dir():
         raise ValueError(f"output_dir={str(output_dir)!r} is an existing file; pick a folder path")
     if resume_from is not None and not has_checkpoint(resume_from):
@@ -428,7 +432,7 @@ def make_trainer(profile:Profile, model, tokenizer, train_dataset, eval_dataset,
     "The lesson's `Trainer`, checked: bad input fails here, before any training."
     check_training(profile.trainer_lr, profile.epochs, eval_dataset, model, len(eval_dataset[0]['input_ids']),
                    output_dir, max_steps=profile.max_steps, grad_accum_steps=profile.grad_accum_steps,
-                   save_steps=profile.save_steps, save_total_limit=profile.save_total_limit)
+                   save_steps=profile.save_steps, save_total_limit=profile.save_total_limit, profile=profile)
     if push_to_hub:
         ok, why = hub_status()
         if not ok: print(why); push_to_hub = False

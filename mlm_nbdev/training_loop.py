@@ -186,7 +186,7 @@ def train_mlm(profile:Profile, model, tokenizer, train_dataset, eval_dataset, co
     keep = profile.save_total_limit if save_total_limit is None else save_total_limit
     check_training(lr, epochs, eval_dataset, model,
                    len(eval_dataset[0]['input_ids']) if len(eval_dataset) else None,
-                   output_dir, None, max_steps, ga, save_steps, keep)
+                   output_dir, None, max_steps, ga, save_steps, keep, profile=profile)
     resume = resolve_resume(resume_from, output_dir)
     if len(train_dataset) == 0:
         raise ValueError("train_dataset has 0 examples; pass the training chunks")
