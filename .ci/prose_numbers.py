@@ -6,7 +6,7 @@
 A result of this run is said by the code that measured it (../shared/STYLE.md). So a number in a page's markdown must
 appear in that page's code cells or in its displayed outputs (stdout, results, tables, not stderr or progress bars),
 as written or as those show it rounded (0.5214 shows as 0.52; 0.46 as 46%). A number from elsewhere passes when its
-sentence names a source: a year (a paper, a dated measurement), a link, "et al.", or the course it follows.
+sentence names a source: a year in parentheses (a paper), a date (a measurement), a link, "et al.", or the course it follows.
 Not checked: lesson, chapter, section and step numbers, years and dates, list numbering, numbers inside links, code
 spans and fenced code (names, options, example values), and ALLOWED, each with its reason. `.ci/docs` runs this on every page.
 """
@@ -35,7 +35,8 @@ SKIP = [
     r'\b\d+(?:\.\d+){2,}\b',                           # versions (7.0.0)
     r'https?://\S+',
 ]
-CITES = re.compile(r'(?i)\b(?:19|20)\d{2}\b|\]\(|et al\.|hugging face course|the course\'s (?:published|lesson|figure|text)|curriculum')
+CITES = re.compile(r'(?i)\([^()]*\b(?:19|20)\d{2}\b[^()]*\)|\b(?:19|20)\d{2}-\d{2}-\d{2}\b|\]\(|et al\.|hugging face course|'
+                   r'the course\'s (?:published|lesson|figure|text)|curriculum')  # (Author 2018), a dated measurement, a link
 
 def units(md:str)->list:
     "Sentences, list items and headings; a table is one unit with the paragraph just before it, which says what it shows."

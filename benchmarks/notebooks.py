@@ -18,15 +18,26 @@ sys.path.insert(0, str(REPO/'.ci'))
 import provenance
 
 def what(source:str)->str:
-    "A cell in a few words: its first comment, else its first line of code."
+    "A cell in a few words: the sentence above it, else its first comment, else its first line of code."
     lines = [l.strip() for l in source.splitlines() if l.strip() and not l.strip().startswith('#|')]
+    if lines and not source.lstrip().startswith(('#', 'import', 'from')) and len(lines) == 1 and ' ' in lines[0] and not '=' in lines[0]:
+        return lines[0] if len(lines[0]) <= 70 else lines[0][:67] + '...'  # a sentence
     comment = next((l.lstrip('# ') for l in lines if l.startswith('#')), None)
     text = comment or (lines[0] if lines else '')
     return text if len(text) <= 70 else text[:67] + '...'
 
+def said_above(cells:list, i:int)->str:
+    "The first sentence of the markdown just above code cell `i` (what the lesson says the cell does), if any."
+    j = i - 1
+    while j >= 0 and cells[j]['cell_type'] == 'code': j -= 1
+    if j < 0: return ''
+    text = ' '.join(l.strip('#* ') for l in ''.join(cells[j]['source']).splitlines() if l.strip())
+    return re.split(r'(?<=[.:!?])\s', text, maxsplit=1)[0]
+
 def cells_of(nb:str, seconds:dict)->list:
     cells = provenance.read(nb)['cells']
-    return [(nb, int(i), s, what(''.join(cells[int(i)]['source']))) for i, s in seconds.items() if int(i) < len(cells)]
+    return [(nb, int(i), s, what(said_above(cells, int(i)) or ''.join(cells[int(i)]['source'])))
+            for i, s in seconds.items() if int(i) < len(cells)]
 
 def stock_step()->float|None:
     "Seconds per stock training step of the offline student (benchmarks/training.py --model student), measured now."
