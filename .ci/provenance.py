@@ -5,6 +5,7 @@
     python .ci/provenance.py --plan      # what a partial store runs: each stale notebook ('store') and each fresh one
                                          # that makes a cached artifact a stale one reads ('producer'), in order; the
                                          # profile's offline base is built first instead ('prebuild base'), as any notebook builds it
+    python .ci/provenance.py --deps      # what every notebook's outputs depend on in this tree now (JSON)
     python .ci/provenance.py --order     # every notebook, in the course's order (what .ci/test_nbs and .ci/drill.py run)
 
 A notebook's record (its metadata under `mlm_nbdev.provenance`, which settings.ini lets `nbdev_clean` keep) holds a hash
@@ -148,6 +149,7 @@ def plan(found:dict)->dict:
     """notebook -> 'store' for each stale one, and 'producer' for each fresh one that a full run would have run before a
     stale one to make a cached artifact it reads: the first notebook, in the course's order, whose record lists it."""
     order, records = course_order(), {nb: read(nb)['metadata'].get(KEY, {}).get('provenance') or {} for nb in course_order()}
+    if found: found = {**found, INDEX: found.get(INDEX, ["other notebooks' run times"])}  # storing any changes its table
     out, base = {nb: 'store' for nb in found}, None
     for i, nb in enumerate(order):
         if nb not in found: continue
@@ -188,6 +190,11 @@ def current_profile()->dict:
 def main(argv):
     if '--order' in argv: print('\n'.join(course_order())); return 0
     if '--prebuild-base' in argv: prebuild_base(); return 0
+    if '--deps' in argv:  # what every notebook's outputs depend on now, as JSON: to compare two states of a tree
+        codes, prof = artifact_code(), current_profile()
+        print(json.dumps({nb: dependencies(nb, read(nb), list((read(nb)['metadata'].get(KEY, {}).get('provenance') or {}).get('artifacts', {})),
+                                           prof, codes) for nb in course_order()}))
+        return 0
     found = stale(current_profile())
     if '--stale' in argv: print('\n'.join(found)); return 0
     if '--plan' in argv: print('\n'.join(f'{nb} {what}' for nb, what in plan(found).items())); return 0
