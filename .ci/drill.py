@@ -13,6 +13,8 @@ What is as in Colab:
   `url.<base>.insteadOf` at a snapshot of the working tree under test;
 - a new runtime per notebook: a new kernel, an empty home folder and working folder, and mlm_nbdev uninstalled again,
   so nothing an earlier notebook wrote survives; the Hugging Face cache stays, as the Hub does.
+Runtimes run side by side (--jobs, default 2), each in a virtual environment of its own that shares the libraries, so that
+one notebook's waits (installing, starting, importing) overlap another's work.
 What differs is printed at the start and at the end. Ends with one line "N passed, M failed".
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile, time
@@ -21,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 GITHUB = 'https://github.com/mlm-nbdev/mlm_nbdev'
 MODEL, ADAPTED, DATA = 'distilbert-base-uncased', 'huggingface-course/distilbert-base-uncased-finetuned-imdb', 'stanfordnlp/imdb'
-SIZES = ("train_size=192 test_size=64 batch_size=16 epochs=2 trainer_lr=2e-4 accelerate_lr=2e-4 classifier_train=400 "
-         "classifier_test=200 classifier_max_length=64 classifier_head_tokens=16 classifier_lr=3e-4 classifier_head_lr=3e-3 "
+SIZES = ("train_size=96 test_size=40 batch_size=8 epochs=2 trainer_lr=2e-4 accelerate_lr=2e-4 classifier_train=320 "
+         "classifier_test=100 classifier_max_length=64 classifier_head_tokens=16 classifier_lr=3e-4 classifier_head_lr=3e-3 "
          "classifier_epochs=2 classifier_seeds=0,1,2")  # the learning rates are the offline profile's: a 24-step run at 2e-5 barely moves
 STANDIN_REVIEWS = dict(train=2000, test=1000, unsupervised=1000)
 DIFFERENCES = f"""What still differs from Colab:
@@ -33,6 +35,7 @@ DIFFERENCES = f"""What still differs from Colab:
   reviews (train / test / unsupervised), all in a Hugging Face cache under those ids; the setup cell's GitHub URL
   points at the working tree under test;
 - smaller sizes: MLM_NBDEV_SET={SIZES};
+- several runtimes at a time on one machine (--jobs), each with its share of the cores' threads;
 - no HF_TOKEN and no Colab secret, so no push is tried."""
 COLAB_PATCH = '''"""The Colab drill's two answers (installed only in its own virtual environment): a GPU and the Hub, as in Colab."""
 import importlib.abc, importlib.util, sys
@@ -158,6 +161,16 @@ def drill_venv(d:Path, repo:Path)->Path:
     (site/'colab_drill.pth').write_text('import colab_drill\n')
     return py
 
+def worker_venv(d:Path, py:Path, k:int)->Path:
+    """Runtime slot `k`'s virtual environment: its own site-packages (where the setup cell installs mlm_nbdev, and from where
+    the runtime's end uninstalls it), reading every library from the drill's venv `py`, Colab's two answers included."""
+    venv = d/f'venv-{k}'
+    sh(sys.executable, '-m', 'venv', '--without-pip', venv)
+    shared = sh(py, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])').strip()
+    own = Path(sh(venv/'bin'/'python', '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])').strip())
+    (own/'drill_shared.pth').write_text(f'{shared}\nimport colab_drill\n')  # a path line, then the patch, in this order
+    return venv/'bin'/'python'
+
 def prepare(d:Path)->Path:
     t = time.time()
     base, adapted = offline_models(d)
@@ -193,14 +206,15 @@ def runtime_env(d:Path, rt:Path)->dict:
     return {**keep, 'HOME': str(rt/'home'), 'TMPDIR': str(rt/'tmp'), 'HF_HOME': str(d/'hf'),
             'HF_HUB_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1', 'TOKENIZERS_PARALLELISM': 'false',
             'GIT_CONFIG_GLOBAL': str(d/'gitconfig'), 'MLM_NBDEV_SET': SIZES,
-            'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+            'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            **({'OMP_NUM_THREADS': os.environ['DRILL_THREADS']} if os.environ.get('DRILL_THREADS') else {})}
 
-def run_notebooks(d:Path, paths:list, times:dict)->int:
+def run_notebooks(d:Path, paths:list, times:dict, first:int=0)->int:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
     failed = 0
-    for i, path in enumerate(paths):
+    for i, path in enumerate(paths, first):
         name, t = str(path.relative_to(REPO/'nbs')), time.time()
         rt = d/'runtimes'/f'{i:02d}'
         env = runtime_env(d, rt)
@@ -223,19 +237,45 @@ def run_notebooks(d:Path, paths:list, times:dict)->int:
         shutil.rmtree(rt, ignore_errors=True)
     return failed
 
+def run_slots(d:Path, py:Path, paths:list, jobs:int)->dict:
+    """Each notebook in a new runtime, `jobs` at a time, taken in the course's order as slots free up; with several, each slot
+    has a venv of its own that reads the drill's libraries, and its share of the cores' threads. A notebook's lines print
+    when it ends."""
+    import queue, threading
+    from concurrent.futures import ThreadPoolExecutor
+    slots = queue.Queue()
+    for k in range(jobs):  # with several, each slot installs into a venv of its own: none into the shared one, which the others read
+        slots.put(py if jobs == 1 else d/f'venv-{k}'/'bin'/'python' if (d/f'venv-{k}').exists() else worker_venv(d, py, k))
+    env = {**os.environ, **({'DRILL_THREADS': str(max(1, (os.cpu_count() or 1) // jobs))} if jobs > 1 else {})}
+    lock = threading.Lock()
+    def one(i, path):
+        slot = slots.get()
+        try:
+            r = subprocess.run([slot, __file__, '--runtimes', d, '--index', str(i), str(path)], capture_output=True, text=True, env=env)
+            with lock: print(r.stdout + r.stderr, end='', flush=True)
+        finally: slots.put(slot)
+        f = d/f'result-{i:02d}.json'
+        return json.loads(f.read_text()) if f.exists() else {'passed': 0, 'failed': 1, 'times': {}}
+    if jobs > 1: say(f"{jobs} runtimes side by side, {env['DRILL_THREADS']} thread(s) each")
+    with ThreadPoolExecutor(jobs) as pool: parts = list(pool.map(one, range(len(paths)), paths))
+    return {'passed': sum(p['passed'] for p in parts), 'failed': sum(p['failed'] for p in parts),
+            'times': {k: v for p in parts for k, v in p['times'].items()}}
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('notebooks', nargs='*', help="notebooks to run (default: all, in the course's order)")
     p.add_argument('--keep', type=Path, help="work in this folder and keep it (default: a temporary folder, removed)")
     p.add_argument('--again', action='store_true', help="with --keep: reuse its stand-ins and virtual environment, snapshot the tree anew")
     p.add_argument('--times', type=Path, help="write each notebook's and each code cell's seconds to this JSON file (benchmarks/notebooks.py reads it)")
-    p.add_argument('--runtimes', type=Path, help=argparse.SUPPRESS)  # internal: run the notebooks in the drill's venv
+    p.add_argument('--jobs', type=int, default=min(2, os.cpu_count() or 1), help="runtimes side by side (default: 2, or 1 on one core)")
+    p.add_argument('--runtimes', type=Path, help=argparse.SUPPRESS)  # internal: run notebooks in a runtime slot's venv
+    p.add_argument('--index', type=int, default=0, help=argparse.SUPPRESS)  # internal: the first notebook's place in the course
     args = p.parse_args()
     paths = notebooks(args)
     if args.runtimes:
         times = {}
-        failed = run_notebooks(args.runtimes, paths, times)
-        (args.runtimes/'result.json').write_text(json.dumps({'passed': len(paths) - failed, 'failed': failed, 'times': times}))
+        failed = run_notebooks(args.runtimes, paths, times, args.index)
+        (args.runtimes/f'result-{args.index:02d}.json').write_text(json.dumps({'passed': len(paths) - failed, 'failed': failed, 'times': times}))
         sys.exit(1 if failed else 0)
     t0 = time.time()
     d = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix='colab-drill-'))
@@ -245,11 +285,10 @@ def main():
     result = {'passed': 0, 'failed': 1}
     try:
         if again:
-            for f in ('repo', 'runtimes', 'result.json'): shutil.rmtree(d/f, ignore_errors=True) if (d/f).is_dir() else (d/f).unlink(missing_ok=True)
+            for f in ['repo', 'runtimes', *(p.name for p in d.glob('result-*.json'))]: shutil.rmtree(d/f, ignore_errors=True) if (d/f).is_dir() else (d/f).unlink(missing_ok=True)
             snapshot(d); py = d/'venv'/'bin'/'python'
         else: py = prepare(d)
-        subprocess.run([py, __file__, '--runtimes', d, *map(str, paths)])
-        if (d/'result.json').exists(): result = json.loads((d/'result.json').read_text())
+        result = run_slots(d, py, paths, max(1, min(args.jobs, len(paths))))
         if args.times: args.times.parent.mkdir(parents=True, exist_ok=True); args.times.write_text(json.dumps(result.get('times', {}), indent=1))
     except SystemExit as e: say(e)
     finally:

@@ -135,15 +135,18 @@ def what_changed(old:dict, new:dict)->list:
                                          if (old.get('tools') or {}).get(t) != (new.get('tools') or {}).get(t)))
     return out
 
-def stale(profile:dict|None=None)->dict:
-    "notebook -> what changed, for every notebook whose stored outputs today's tree would not compute."
+def today(profile:dict|None=None)->dict:
+    "notebook -> (its stored record, what its outputs depend on in this tree now), in the course's order."
     codes, out = artifact_code(), {}
     for nb in course_order():
         nbj = read(nb)
         old = nbj['metadata'].get(KEY, {}).get('provenance')
-        new = dependencies(nb, nbj, list((old or {}).get('artifacts', {})), profile, codes)
-        if why := what_changed(old, new): out[nb] = why
+        out[nb] = (old, dependencies(nb, nbj, list((old or {}).get('artifacts', {})), profile, codes))  # the kinds it read
     return out
+
+def stale(profile:dict|None=None)->dict:
+    "notebook -> what changed, for every notebook whose stored outputs today's tree would not compute."
+    return {nb: why for nb, (old, new) in today(profile).items() if (why := what_changed(old, new))}
 
 def plan(found:dict)->dict:
     """notebook -> 'store' for each stale one, and 'producer' for each fresh one that a full run would have run before a
@@ -191,9 +194,7 @@ def main(argv):
     if '--order' in argv: print('\n'.join(course_order())); return 0
     if '--prebuild-base' in argv: prebuild_base(); return 0
     if '--deps' in argv:  # what every notebook's outputs depend on now, as JSON: to compare two states of a tree
-        codes, prof = artifact_code(), current_profile()
-        print(json.dumps({nb: dependencies(nb, read(nb), list((read(nb)['metadata'].get(KEY, {}).get('provenance') or {}).get('artifacts', {})),
-                                           prof, codes) for nb in course_order()}))
+        print(json.dumps({nb: new for nb, (_, new) in today(current_profile()).items()}))
         return 0
     found = stale(current_profile())
     if '--stale' in argv: print('\n'.join(found)); return 0

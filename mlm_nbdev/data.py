@@ -10,14 +10,15 @@ import numpy as np
 import pandas as pd
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
-from .config import Profile, get_profile, quiet
+from .config import Profile, column, get_profile, quiet
 from .sources import (REVIEW_FEATURES, base_checkpoint, corpus_kind, describe_data, has_labels, load_corpus, minilm_dir,
                                model_kind, packaged_reviews_csv, tokenizer_source)
 
 # %% auto #0
-__all__ = ['COURSE_PUBLISHED', 'beside_course', 'load_tokenizer', 'build_student', 'load_model', 'count_parameters', 'fill_masks',
-           'fill_mask', 'read_packaged_reviews', 'drop_duplicate_reviews', 'split_reviews', 'carve_splits',
-           'load_reviews', 'sample_reviews', 'label_counts', 'review_lengths', 'plot_lengths', 'count_markup']
+__all__ = ['COURSE_PUBLISHED', 'beside_course', 'load_tokenizer', 'build_student', 'load_model', 'count_parameters',
+           'check_masked', 'fill_masks', 'fill_mask', 'read_packaged_reviews', 'drop_duplicate_reviews',
+           'split_reviews', 'stratified_split', 'carve_splits', 'load_reviews', 'sample_reviews', 'label_counts',
+           'review_lengths', 'plot_lengths', 'count_markup']
 
 # %% ../nbs/lessons/01_data.ipynb #8997a22e
 COURSE_PUBLISHED = {  # Hugging Face course, chapter 7, section 3: DistilBERT adapted to IMDb
@@ -86,14 +87,19 @@ def count_parameters(model)->int:
     return sum(p.numel() for p in model.parameters())
 
 # %% ../nbs/lessons/01_data.ipynb #0fe42057
+def check_masked(text:str, tokenizer)->str:
+    "The tokenizer's mask token, once `text` is known to hold it (checked before any model is loaded)."
+    mask = tokenizer.mask_token
+    if mask is None: raise ValueError("tokenizer has no mask token; use a masked-language-model tokenizer")
+    if mask not in text: raise ValueError(f"text={text!r} holds no {mask}; put {mask} where a word should be predicted")
+    return mask
+
 def fill_masks(model, tokenizer,
                text:str,   # text with one or more mask tokens
                k:int=5,    # completions per mask
               )->list:     # one list of (token, probability) per mask, in order
     "The `k` most likely tokens at each mask of `text`."
-    mask = tokenizer.mask_token
-    if mask is None: raise ValueError("tokenizer has no mask token; use a masked-language-model tokenizer")
-    if mask not in text: raise ValueError(f"text={text!r} holds no {mask}; put {mask} where a word should be predicted")
+    mask = check_masked(text, tokenizer)
     enc = tokenizer(text, return_tensors='pt', truncation=True).to(model.device)
     positions = (enc['input_ids'][0] == tokenizer.mask_token_id).nonzero()[:, 0]
     if len(positions) == 0: raise ValueError(f"text={text!r} lost its {mask} to truncation; shorten the text")
@@ -139,9 +145,17 @@ def split_reviews(ds:Dataset,         # labelled reviews
     if eval_reviews + downstream_reviews >= len(ds):
         raise ValueError(f"eval_reviews + downstream_reviews = {eval_reviews + downstream_reviews} leaves no "
                          f"training reviews out of {len(ds)}; pick smaller splits")
-    a = ds.train_test_split(test_size=downstream_reviews, stratify_by_column='label', seed=seed)
-    b = a['train'].train_test_split(test_size=eval_reviews, stratify_by_column='label', seed=seed)
-    return DatasetDict(train=b['train'], test=b['test'], downstream=a['test'])
+    rest, downstream = stratified_split(ds, downstream_reviews, seed)
+    train, test = stratified_split(rest, eval_reviews, seed)
+    return DatasetDict(train=train, test=test, downstream=downstream)
+
+def stratified_split(ds:Dataset, n_test:int, seed:int)->tuple:
+    """(train, test): the split `ds.train_test_split(test_size=n_test, stratify_by_column='label', seed=seed)` makes,
+    with the labels read through Arrow (`datasets` reads them one row at a time: seconds on 25,000 reviews)."""
+    from datasets.arrow_dataset import stratified_shuffle_split_generate_indices
+    train, test = next(stratified_shuffle_split_generate_indices(np.asarray(column(ds, 'label')), len(ds) - n_test, n_test,
+                                                                 rng=np.random.default_rng(seed)))
+    return ds.select(train), ds.select(test)
 
 def carve_splits(ds:Dataset, profile:Profile)->DatasetDict:
     "A corpus without a test split, split with the profile's seed: train, test and downstream where it has labels and `downstream_reviews`, else train and test."
@@ -161,7 +175,7 @@ def load_reviews(profile:Profile, # which corpus and split sizes
         if verbose: print(f"Loaded {describe_data(profile)}: " + ', '.join(f"{k} {len(v):,}" for k, v in corpus.items()))
         return corpus
     ds = corpus['train']
-    seen = set(); keep = [i for i, t in enumerate(ds['text']) if not (t in seen or seen.add(t))]
+    seen = set(); keep = [i for i, t in enumerate(column(ds)) if not (t in seen or seen.add(t))]
     n_dup = len(ds) - len(keep)
     dsd = carve_splits(ds.select(keep) if n_dup else ds, profile)
     if verbose: print(f"Loaded {len(ds):,} documents ({describe_data(profile)}), dropped {n_dup} duplicates; "
@@ -172,18 +186,18 @@ def load_reviews(profile:Profile, # which corpus and split sizes
 def sample_reviews(ds:Dataset, n:int=3, seed:int=42)->list:
     "`n` random (label, text) pairs from `ds`, seeded."
     s = ds.shuffle(seed=seed).select(range(n))
-    return list(zip(list(s['label']), list(s['text'])))
+    return list(zip(column(s, 'label'), column(s)))
 
 # %% ../nbs/lessons/01_data.ipynb #b6573cd3
 def label_counts(dsd:DatasetDict)->dict:
     "For each split, how many reviews carry each label."
-    return {k: dict(sorted(pd.Series(list(v['label'])).value_counts().items())) for k, v in dsd.items()}
+    return {k: dict(sorted(pd.Series(column(v, 'label')).value_counts().items())) for k, v in dsd.items()}
 
 # %% ../nbs/lessons/01_data.ipynb #ce3604fe
 def review_lengths(ds:Dataset, tokenizer, n:int|None=5_000, seed:int=42)->np.ndarray:
     "Token counts (special tokens included, no truncation) of `n` seeded random reviews of `ds` (all if `n` is None)."
     if n is not None and n < len(ds): ds = ds.shuffle(seed=seed).select(range(n))
-    with quiet(): enc = tokenizer(list(ds['text']), add_special_tokens=True)
+    with quiet(): enc = tokenizer(column(ds), add_special_tokens=True)
     return np.array([len(ids) for ids in enc['input_ids']])
 
 def plot_lengths(lengths:np.ndarray, max_length:int=512, chunk_size:int=128):
@@ -200,5 +214,5 @@ def plot_lengths(lengths:np.ndarray, max_length:int=512, chunk_size:int=128):
 # %% ../nbs/lessons/01_data.ipynb #1f7a804b
 def count_markup(ds:Dataset, tag:str='<br />')->tuple:
     "(occurrences of `tag`, reviews containing it) in `ds`."
-    counts = [t.count(tag) for t in ds['text']]
+    counts = [t.count(tag) for t in column(ds)]
     return sum(counts), sum(c > 0 for c in counts)

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset, DatasetDict, load_from_disk
-from .config import Profile, cache_dir, fingerprint, library_versions, note_artifact, quiet, show_path
+from .config import Profile, cache_dir, column, fingerprint, library_versions, note_artifact, quiet, show_path
 from .data import load_reviews, load_tokenizer, split_reviews, drop_duplicate_reviews, read_packaged_reviews
 
 # %% auto #0
@@ -33,7 +33,7 @@ def tokenize_reviews(ds:Dataset,     # reviews with a `text` column
     if not getattr(tokenizer, 'is_fast', False):
         raise ValueError(f"tokenizer={type(tokenizer).__name__} is a slow tokenizer without word_ids; "
                          "load it with AutoTokenizer.from_pretrained(..., use_fast=True)")
-    empty = [i for i, t in enumerate(ds['text']) if t is None or not t.strip()]
+    empty = [i for i, t in enumerate(column(ds)) if t is None or not t.strip()]
     if empty:
         raise ValueError(f"ds holds {len(empty)} empty or whitespace-only reviews (rows {empty[:5]}); "
                          "drop them first, e.g. ds.filter(lambda r: bool(r['text'].strip()))")
@@ -104,7 +104,7 @@ def group_texts(ds:Dataset,           # tokenized reviews (list columns)
 # %% ../nbs/lessons/02_preprocessing.ipynb #cb594510
 def _texts_hash(ds:Dataset)->str:
     h = hashlib.sha256()
-    for t in ds['text']: h.update(t.encode()); h.update(b'\0')
+    for t in column(ds): h.update(t.encode()); h.update(b'\0')
     return h.hexdigest()
 
 def chunks_key(profile:Profile, tokenizer, reviews:DatasetDict, splits:list, tail:str='drop')->str:

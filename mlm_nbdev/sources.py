@@ -8,15 +8,15 @@ import ast, dataclasses, hashlib, importlib.metadata, importlib.util, json, os, 
 from pathlib import Path
 import pandas as pd
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
-from .config import OFFLINE, Profile, cache_dir, fingerprint, library_versions, note_artifact, profile_args, quiet, show_path
+from .config import OFFLINE, Profile, cache_dir, column, fingerprint, library_versions, note_artifact, profile_args, quiet, show_path
 
 # %% auto #0
-__all__ = ['OFFLINE_MODEL', 'OFFLINE_DATA', 'REVIEW_FEATURES', 'SYSTEM_WORDNET', 'WORDNET_FILES', 'BASE_CODE', 'CORPUS_FILES',
-           'RUN_MODULES', 'minilm_dir', 'packaged_reviews_csv', 'wordnet_missing', 'pip_wordnet', 'wordnet_source',
-           'has_wordnet', 'describe_wordnet', 'wordnet_segments', 'wordnet_folder', 'general_corpus', 'model_kind',
-           'check_model', 'tokenizer_source', 'describe_model', 'code_sources', 'base_key', 'offline_base_dir',
-           'run_command', 'base_checkpoint', 'corpus_kind', 'describe_data', 'has_labels', 'load_corpus', 'module_code',
-           'corpus_identity', 'run_key', 'run_dir', 'artifact_code']
+__all__ = ['OFFLINE_MODEL', 'OFFLINE_DATA', 'REVIEW_FEATURES', 'SYSTEM_WORDNET', 'WORDNET_FILES', 'BASE_CODE', 'BASE_FIELDS',
+           'CORPUS_FILES', 'RUN_MODULES', 'minilm_dir', 'packaged_reviews_csv', 'wordnet_missing', 'pip_wordnet',
+           'wordnet_source', 'has_wordnet', 'describe_wordnet', 'wordnet_segments', 'wordnet_folder', 'general_corpus',
+           'model_kind', 'check_model', 'tokenizer_source', 'describe_model', 'code_sources', 'base_key',
+           'offline_base_dir', 'run_command', 'base_checkpoint', 'corpus_kind', 'describe_data', 'has_labels',
+           'load_corpus', 'module_code', 'corpus_identity', 'run_key', 'run_dir', 'artifact_code']
 
 # %% ../nbs/under_the_hood/02_sources.ipynb #10e21fe1
 OFFLINE_MODEL, OFFLINE_DATA = 'minilm-student', 'movie-reviews'
@@ -150,6 +150,12 @@ BASE_CODE = {  # module -> the functions and classes whose source decides the of
     'training_loop': ['train_mlm', 'EpochSampler', 'process_collator', 'RunState'],
     'general': ['general_chunks', 'general_eval_set', 'build_general_base', 'save_fallback_base', 'build_base'],
 }
+BASE_FIELDS = {  # the profile fields that decide the offline base's weights, keyed by base_key
+    'any': ('student_layers', 'seed'),
+    'wordnet': ('general_steps', 'general_lr', 'general_batch_size', 'chunk_size', 'wwm_probability'),  # the WordNet stage's
+}
+
+_DEFS = {}  # (file, mtime, size) -> its top-level definitions' source: this process's earlier reads
 
 def code_sources(names:dict,          # module -> names of its top-level definitions
                  pkg:Path|None=None,   # the package's folder (default: this one's)
@@ -157,9 +163,11 @@ def code_sources(names:dict,          # module -> names of its top-level definit
     "The source text of top-level definitions in this package's modules, read from their files without importing them."
     out, pkg = [], Path(pkg) if pkg else Path(importlib.util.find_spec('mlm_nbdev').origin).parent
     for mod, wanted in names.items():
-        text = (pkg/f'{mod}.py').read_text()
-        lines = text.splitlines(keepends=True)
-        defs = {n.name: ''.join(lines[n.lineno - 1:n.end_lineno]) for n in ast.parse(text).body if hasattr(n, 'name')}
+        f = pkg/f'{mod}.py'; st = f.stat(); memo = (str(f), st.st_mtime_ns, st.st_size)
+        if memo not in _DEFS:  # a file is parsed once per process, again only when it changes
+            text = f.read_text(); lines = text.splitlines(keepends=True)
+            _DEFS[memo] = {n.name: ''.join(lines[n.lineno - 1:n.end_lineno]) for n in ast.parse(text).body if hasattr(n, 'name')}
+        defs = _DEFS[memo]
         if missing := [w for w in wanted if w not in defs]: raise KeyError(f"{mod}.py defines no {', '.join(missing)}; update BASE_CODE")
         out += [defs[w] for w in wanted]
     return out
@@ -175,10 +183,10 @@ def base_key(profile:Profile)->str:
 def _base_key(profile:Profile)->str:
     from transformers import AutoTokenizer
     with quiet(): tok = AutoTokenizer.from_pretrained(minilm_dir())
-    settings = {k: getattr(profile, k) for k in ('student_layers', 'seed')}
+    settings = {k: getattr(profile, k) for k in BASE_FIELDS['any']}
     if has_wordnet(profile):
-        settings |= {k: getattr(profile, k) for k in ('general_steps', 'general_lr', 'general_batch_size', 'chunk_size', 'wwm_probability')}
-        corpus = hashlib.sha256('\n'.join(general_corpus(profile)['train']['text']).encode()).hexdigest()
+        settings |= {k: getattr(profile, k) for k in BASE_FIELDS['wordnet']}
+        corpus = hashlib.sha256('\n'.join(column(general_corpus(profile)['train'])).encode()).hexdigest()
     else: corpus = None
     return fingerprint(corpus, settings, tok.backend_tokenizer.to_str(), library_versions(), code_sources(BASE_CODE))
 
@@ -303,10 +311,10 @@ def load_corpus(profile:Profile,
             raise ValueError(f"--text-column {col} is not a column of --data {profile.dataset_name}; pick one of {', '.join(ds.column_names)}")
         ds = ds.select_columns([c for c in (col, 'label') if c in ds.column_names and not (c == 'label' and col == 'label')])
         if col != 'text': ds = ds.rename_column(col, 'text')
-        texts = ds['text']
+        texts = column(ds)
         empty = [i for i, t in enumerate(texts) if t is None or not str(t).strip()]
         if empty and kind == 'file' and profile.dataset_name.lower().endswith('.txt'):
-            ds = ds.select([i for i in range(len(ds)) if i not in set(empty)])
+            drop = set(empty); ds = ds.select([i for i in range(len(ds)) if i not in drop])
             if verbose: print(f"Dropped {len(empty):,} blank lines of {Path(profile.dataset_name).name} (one document per line)")
         elif empty:
             raise ValueError(f"--data {profile.dataset_name} holds {len(empty):,} empty documents in split '{split}' (rows {empty[:5]}); "
