@@ -172,6 +172,22 @@ def worker_venv(d:Path, py:Path, k:int)->Path:
     return venv/'bin'/'python'
 
 def prepare(d:Path)->Path:
+    "The stand-ins in a Hugging Face cache, and the drill's venv with the snapshot, built side by side (the two share nothing)."
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        venv = pool.submit(prepare_venv, d)
+        prepare_standins(d)
+        return venv.result()
+
+def prepare_venv(d:Path)->Path:
+    t = time.time()
+    repo = snapshot(d)
+    (d/'gitconfig').write_text(f'[url "file://{repo}"]\n\tinsteadOf = {GITHUB}\n')
+    py = drill_venv(d, repo)
+    say(f"the drill's virtual environment, without mlm_nbdev, and the snapshot of the working tree ({time.time() - t:.0f} s)")
+    return py
+
+def prepare_standins(d:Path):
     t = time.time()
     base, adapted = offline_models(d)
     sys.path.insert(0, str(REPO/'.ci'))
@@ -188,12 +204,6 @@ def prepare(d:Path)->Path:
     hub_cache_dataset(d/'hf'/'datasets', standin/'imdb')
     shutil.rmtree(standin)
     say(f"stand-ins in a Hugging Face cache under {MODEL}, {ADAPTED} and {DATA} ({time.time() - t:.0f} s)")
-    t = time.time()
-    repo = snapshot(d)
-    (d/'gitconfig').write_text(f'[url "file://{repo}"]\n\tinsteadOf = {GITHUB}\n')
-    py = drill_venv(d, repo)
-    say(f"the drill's virtual environment, without mlm_nbdev, and the snapshot of the working tree ({time.time() - t:.0f} s)")
-    return py
 
 # ------------------------------------------------------------------ running the notebooks (the drill's venv)
 
