@@ -25,7 +25,7 @@ GITHUB = 'https://github.com/mlm-nbdev/mlm_nbdev'
 MODEL, ADAPTED, DATA = 'distilbert-base-uncased', 'huggingface-course/distilbert-base-uncased-finetuned-imdb', 'stanfordnlp/imdb'
 SIZES = ("train_size=96 test_size=40 batch_size=8 epochs=2 trainer_lr=2e-4 accelerate_lr=2e-4 classifier_train=320 "
          "classifier_test=100 classifier_max_length=64 classifier_head_tokens=16 classifier_lr=3e-4 classifier_head_lr=3e-3 "
-         "classifier_epochs=2 classifier_seeds=0,1,2")  # the learning rates are the offline profile's: a 24-step run at 2e-5 barely moves
+         "classifier_epochs=1 classifier_batch_size=8 classifier_seeds=0,1,2")  # the learning rates are the offline profile's: a 24-step run at 2e-5 barely moves
 STANDIN_REVIEWS = dict(train=2000, test=1000, unsupervised=1000)
 DIFFERENCES = f"""What still differs from Colab:
 - no GPU: the profile is chosen as a GPU and the Hub would choose it (has_gpu and hub_reachable answer True in the
@@ -35,6 +35,7 @@ DIFFERENCES = f"""What still differs from Colab:
   reviews (train / test / unsupervised), all in a Hugging Face cache under those ids; the setup cell's GitHub URL
   points at the working tree under test;
 - smaller sizes: MLM_NBDEV_SET={SIZES};
+- the libraries at the versions CI installs (.ci/constraints.txt), linked from its environment, where Colab has its own;
 - several runtimes at a time on one machine (--jobs), each with its share of the cores' threads;
 - no HF_TOKEN and no Colab secret, so no push is tried."""
 COLAB_PATCH = '''"""The Colab drill's two answers (installed only in its own virtual environment): a GPU and the Hub, as in Colab."""
@@ -143,20 +144,46 @@ def snapshot(d:Path)->Path:
     sh(*git, 'init', '-q', '-b', 'main'); sh(*git, 'add', '-A'); sh(*git, 'commit', '-q', '-m', 'the working tree under test')
     return repo
 
-def drill_venv(d:Path, repo:Path)->Path:
-    "A virtual environment like a Colab runtime's before the setup cell: the libraries, a kernel, no mlm_nbdev."
+KERNEL = ('nbclient', 'nbformat', 'ipykernel', 'ipywidgets', 'pip')  # Colab ships a kernel, ipywidgets and pip
+
+def runtime_libraries()->set:
+    """The distributions a Colab runtime brings to the setup cell, as this interpreter has them (CI's pinned versions):
+    what `mlm_nbdev[offline]` requires, and a kernel, closed over their own requirements; not mlm_nbdev itself."""
+    from importlib import metadata as md
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    todo = [r for r in map(Requirement, md.requires('mlm_nbdev') or []) if not r.marker or r.marker.evaluate({'extra': 'offline'})]
+    todo += [Requirement(k) for k in KERNEL]
+    dists, missing = {}, []
+    while todo:
+        r = todo.pop(); name = canonicalize_name(r.name)
+        if name in dists: continue
+        try: dists[name] = dist = md.distribution(r.name)
+        except md.PackageNotFoundError: missing.append(r.name); continue
+        for q in map(Requirement, dist.requires or []):
+            if not q.marker or any(q.marker.evaluate({'extra': e}) for e in (r.extras or {''})): todo.append(q)
+    if missing: sys.exit(f"the drill reads its libraries from this interpreter's environment, which lacks {missing}: "
+                         "run it with the project's venv (pip install -e '.[dev]')")
+    return set(dists.values())
+
+def drill_venv(d:Path)->Path:
+    """A virtual environment like a Colab runtime's before the setup cell: the libraries and a kernel, no mlm_nbdev. Each
+    library is linked from this interpreter's environment (installed once, at CI's pinned versions), not installed again."""
     venv = d/'venv'
-    sh(sys.executable, '-m', 'venv', venv)
+    sh(sys.executable, '-m', 'venv', '--without-pip', venv)
     py = venv/'bin'/'python'
-    pip = [py, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', '--no-compile']  # bytecode is written on first import
-    torch = sh(sys.executable, '-c', 'import torch; print(torch.__version__.split("+")[0])').strip()
-    sh(*pip, f'torch=={torch}')
-    sh(*pip, f'{repo}[offline]', 'nbclient', 'nbformat', 'ipykernel', 'ipywidgets')  # Colab ships a kernel and ipywidgets
-    sh(py, '-m', 'pip', 'uninstall', '-q', '-y', 'mlm_nbdev')
     site = Path(sh(py, '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])').strip())
     (site/'google'/'colab').mkdir(parents=True, exist_ok=True)
     (site/'google'/'colab'/'__init__.py').write_text('"""A stand-in for Colab\'s module: its presence is what the setup cells test."""\n')
     (site/'google'/'colab'/'userdata.py').write_text(USERDATA)
+    for dist in runtime_libraries():
+        home = Path(dist.locate_file(''))
+        for top in {f.parts[0] for f in dist.files or [] if f.parts[0] not in ('..', '__pycache__')}:
+            src, dest = home/top, site/top
+            if dest.is_dir() and not dest.is_symlink():  # a namespace shared with the stand-in (google): link its parts
+                for part in src.iterdir():
+                    if not (dest/part.name).exists(): (dest/part.name).symlink_to(part)
+            elif src.exists() and not dest.exists(): dest.symlink_to(src)
     (site/'colab_drill.py').write_text(COLAB_PATCH)
     (site/'colab_drill.pth').write_text('import colab_drill\n')
     return py
@@ -183,7 +210,7 @@ def prepare_venv(d:Path)->Path:
     t = time.time()
     repo = snapshot(d)
     (d/'gitconfig').write_text(f'[url "file://{repo}"]\n\tinsteadOf = {GITHUB}\n')
-    py = drill_venv(d, repo)
+    py = drill_venv(d)
     say(f"the drill's virtual environment, without mlm_nbdev, and the snapshot of the working tree ({time.time() - t:.0f} s)")
     return py
 
@@ -211,7 +238,7 @@ def runtime_env(d:Path, rt:Path)->dict:
     "A new runtime's environment: Colab's variables, none of the project's or the test runner's."
     keep = {k: v for k, v in os.environ.items()
             if not k.startswith(('MLM_NBDEV_', 'HF_', 'HUGGING', 'VIRTUAL_ENV', 'PYTHON', 'JUPYTER', 'IPYTHON'))
-            and k not in ('IN_TEST', 'CI', 'HOME', 'TMPDIR', 'GIT_CONFIG_GLOBAL')}
+            and k not in ('IN_TEST', 'CI', 'HOME', 'TMPDIR', 'GIT_CONFIG_GLOBAL', 'DRILL_THREADS')}
     (rt/'home').mkdir(parents=True); (rt/'tmp').mkdir(); (rt/'content').mkdir()
     return {**keep, 'HOME': str(rt/'home'), 'TMPDIR': str(rt/'tmp'), 'HF_HOME': str(d/'hf'),
             'HF_HUB_OFFLINE': '1', 'HF_DATASETS_OFFLINE': '1', 'TOKENIZERS_PARALLELISM': 'false',

@@ -46,7 +46,11 @@ def stock_step()->float|None:
     if r.returncode or not m: print(f"(the stock step could not be timed: {(r.stdout + r.stderr)[-300:]})"); return None
     return float(m.group(1))
 
-def table(rows:list, header:tuple)->str:
+def table(rows:list, header:tuple, markdown:bool=False)->str:
+    "`rows` under `header`: aligned text, or a Markdown table (the first column left, the others right), as side_by_side.py prints it."
+    if markdown:
+        line = lambda r: '| ' + ' | '.join(map(str, r)) + ' |'
+        return '\n'.join([line(header), '|' + '|'.join(['---'] + ['---:'] * (len(header) - 1)) + '|'] + [line(r) for r in rows])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     fmt = lambda r: '  '.join(str(x).ljust(w) if i == len(r) - 1 or isinstance(x, str) else str(x).rjust(w) for i, (x, w) in enumerate(zip(r, widths)))
     return '\n'.join([fmt(header), fmt(['-' * w for w in widths])] + [fmt(r) for r in rows])

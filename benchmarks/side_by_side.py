@@ -12,6 +12,8 @@ Both sides install the same pinned versions (this checkout's .ci/constraints.txt
 import argparse, datetime, json, os, re, subprocess, sys, tempfile, time
 from pathlib import Path
 
+import notebooks  # benchmarks/notebooks.py: its table() prints this one too
+
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO/'benchmarks'/'side_by_side.json'
 STEP = re.compile(r'^\| stock \| off \| ([\d.]+) \|', re.M)
@@ -116,20 +118,18 @@ def run_side(commit:str, label:str, work:Path):
           f"{step_after:.2f} s after; failed: {failed or 'none'}")
 
 def table(results:dict, before='before', after='after')->str:
-    "Each notebook's seconds on both sides, and the ratio after / before, offline then in the drill."
-    b, a = results[before], results[after]
-    rows = [f"| | {before} `{b['commit'][:7]}` (s) | {after} `{a['commit'][:7]}` (s) | ratio |", '|---|---:|---:|---:|']
+    "Each notebook's seconds on both sides, and the ratio after / before, offline then in the drill (a Markdown table)."
+    b, a, rows = results[before], results[after], []
     for kind in ('notebooks', 'drill'):
-        names = list(dict.fromkeys([*b[kind], *a[kind]]))
-        for n in names:
+        for n in dict.fromkeys([*b[kind], *a[kind]]):
             x, y = b[kind].get(n), a[kind].get(n)
-            ratio = f"{y / x:.2f}" if x and y is not None else '-'
-            rows.append(f"| {'offline' if kind == 'notebooks' else 'drill'}: {n} | {x if x is not None else '-'} | {y if y is not None else '-'} | {ratio} |")
-        rows.append(f"| **{'offline notebooks' if kind == 'notebooks' else 'drill'}, in all** | {b[kind + '_s']} | {a[kind + '_s']} | "
-                    f"**{a[kind + '_s'] / b[kind + '_s']:.2f}** |")
-    for k, name in (('stock_step_before', 'stock step before (s)'), ('stock_step_after', 'stock step after (s)')):
-        rows.append(f"| {name} | {b[k]:.2f} | {a[k]:.2f} | - |")
-    return '\n'.join(rows)
+            rows.append((f"{'offline' if kind == 'notebooks' else 'drill'}: {n}", '-' if x is None else x, '-' if y is None else y,
+                         f"{y / x:.2f}" if x and y is not None else '-'))
+        rows.append((f"**{'offline notebooks' if kind == 'notebooks' else 'drill'}, in all**", b[kind + '_s'], a[kind + '_s'],
+                     f"**{a[kind + '_s'] / b[kind + '_s']:.2f}**"))
+    rows += [(name, f"{b[k]:.2f}", f"{a[k]:.2f}", '-') for k, name in (('stock_step_before', 'stock step before (s)'),
+                                                                      ('stock_step_after', 'stock step after (s)'))]
+    return notebooks.table(rows, ('', f"{before} `{b['commit'][:7]}` (s)", f"{after} `{a['commit'][:7]}` (s)", 'ratio'), markdown=True)
 
 TARGETS = {'the offline notebooks': ('notebooks_s', None), 'the drill': ('drill_s', None),
            'lesson 4': ('notebooks', 'lessons/04_trainer.ipynb'), 'lesson 5': ('notebooks', 'lessons/05_accelerate.ipynb'),

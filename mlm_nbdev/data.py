@@ -152,6 +152,8 @@ def split_reviews(ds:Dataset,         # labelled reviews
 def stratified_split(ds:Dataset, n_test:int, seed:int)->tuple:
     """(train, test): the split `ds.train_test_split(test_size=n_test, stratify_by_column='label', seed=seed)` makes,
     with the labels read through Arrow (`datasets` reads them one row at a time: seconds on 25,000 reviews)."""
+    # internal to `datasets` (5.2, the version .ci/constraints.txt pins): the cells below check this split against
+    # `train_test_split`'s, so an upstream change fails there, loudly
     from datasets.arrow_dataset import stratified_shuffle_split_generate_indices
     train, test = next(stratified_shuffle_split_generate_indices(np.asarray(column(ds, 'label')), len(ds) - n_test, n_test,
                                                                  rng=np.random.default_rng(seed)))
