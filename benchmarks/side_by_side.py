@@ -142,7 +142,7 @@ def verdicts(results:dict, before='before', after='after', target:float=0.5)->st
     for name, (kind, nb) in TARGETS.items():
         x, y = (b[kind], a[kind]) if nb is None else (b[kind].get(nb), a[kind].get(nb))
         if x is None or y is None: lines.append(f"{name}: not measured on both sides"); continue
-        lines.append(f"{name}: {x:,} s -> {y:,} s, ratio {y / x:.2f}: {'at most' if y / x <= target else 'more than'} {target}")
+        lines.append(f"{name}: {x:,} s -> {y:,} s, ratio {y / x:.3f}: {'at most' if y / x <= target else 'more than'} {target}")
     steps = [x for r in (b, a) for x in (r['stock_step_before'], r['stock_step_after'], *r.get('drill_stock_steps', []))]
     lines.append(f"stock step: {', '.join(f'{s:.2f}' for s in steps)} s (each side's, before and after its runs, in the order they were timed): "
                  f"the machine's speed moved by {max(steps) / min(steps) - 1:.0%} between the fastest and the slowest")
