@@ -4,13 +4,16 @@
 
 # %% ../nbs/under_the_hood/04_cli.ipynb #bc953814
 from __future__ import annotations
-import argparse, builtins, json, os, sys, time
+import argparse, builtins, dataclasses, json, os, sys, time
 from pathlib import Path
-from .config import PROFILES, Profile, get_profile, show_path
+from .config import PROFILES, Profile, check_profile, get_profile, parse_settings, show_path
 from .sources import check_model, corpus_kind, describe_data, describe_model
 
 # %% auto #0
-__all__ = ['probe', 'explore', 'prepare', 'train', 'evaluate', 'fill_mask_cmd', 'classify', 'run', 'format_summary', 'main']
+__all__ = ['RUN_RECORD', 'RESUMABLE', 'FITTED', 'probe', 'explore', 'prepare', 'corpus_record', 'run_record', 'read_record',
+           'run_folder', 'resume_refused', 'profile_from_record', 'record_differences', 'fit_to_corpus', 'train',
+           'check_sizes', 'evaluate', 'fill_mask_cmd', 'classify', 'run', 'dropped_counts', 'format_summary',
+           'fields_help', 'check_hub_name', 'main']
 
 # %% ../nbs/under_the_hood/04_cli.ipynb #7b47bf72
 def probe(profile:Profile, text:str="This is a great [MASK].", k:int=5, model=None, tokenizer=None)->list:
@@ -36,8 +39,129 @@ def prepare(profile:Profile, reviews=None, tokenizer=None)->dict:
     from mlm_nbdev.preprocessing import prepare_chunks
     return {k: len(v) for k, v in prepare_chunks(profile, tokenizer, reviews).items()}
 
+# %% ../nbs/under_the_hood/04_cli.ipynb #f5f185a9
+RUN_RECORD = 'run.json'  # in every folder `train` writes: what it was trained on and how, then its results
+RESUMABLE = ('save_steps', 'save_total_limit', 'hub_model_id')  # fields a resume may change (and classifier_*): they change nothing that is trained
+
+def corpus_record(profile:Profile)->dict:
+    """The corpus as a run records it: its name, `corpus_identity`'s hash (the run folders' key uses it too) and, for a local
+    file or folder, its path, size and modification time."""
+    from mlm_nbdev.sources import corpus_identity
+    p, h = Path(profile.dataset_name).expanduser(), corpus_identity(profile)
+    if not p.exists(): return {'name': profile.dataset_name, 'hash': h}
+    files = sorted(f for f in p.rglob('*') if f.is_file()) if p.is_dir() else [p]
+    return {'name': p.name, 'path': str(p.resolve()), 'bytes': sum(f.stat().st_size for f in files),
+            'modified': max((f.stat().st_mtime for f in files), default=p.stat().st_mtime), 'hash': h}
+
+def run_record(profile:Profile, engine:str='accelerate', collator:str='token', masked_only:bool=True)->dict:
+    """What a run is trained on and how: the model, the corpus (with its identity), the text column, the engine, the masks, the
+    processes and the precision (both change the optimizer's steps or state), and every profile field."""
+    from mlm_nbdev.config import mixed_precision
+    fields = {f.name: getattr(profile, f.name) for f in dataclasses.fields(profile)}
+    for k in ('model_name', 'dataset_name'):  # a local path recorded whole, so that a resume from another folder finds it
+        if Path(fields[k]).expanduser().exists(): fields[k] = str(Path(fields[k]).expanduser().resolve())
+    return {'model': describe_model(profile), 'corpus': corpus_record(profile), 'text_column': profile.text_column,
+            'engine': engine, 'collator': collator, 'masked_only': masked_only, 'processes': int(os.environ.get('WORLD_SIZE', '1')),
+            'precision': mixed_precision(profile), 'fields': json.loads(json.dumps(fields))}
+
+def read_record(folder)->dict|None:
+    "The run record in `folder` (or in its `model` folder, where `run` trains), or None where there is none."
+    for f in (Path(folder)/RUN_RECORD, Path(folder)/'model'/RUN_RECORD):
+        if f.is_file():
+            try: r = json.loads(f.read_text())
+            except json.JSONDecodeError: raise ValueError(f"{show_path(f)} is not a readable run record; remove it to go on without one") from None
+            if 'record' in r: return r
+    return None
+
+def run_folder(resume_from, output_dir)->Path:
+    "The folder of the run a resume continues: `output_dir` for 'latest', else the run folder that holds the checkpoint `resume_from`."
+    if resume_from is None or str(resume_from) == 'latest': return Path(output_dir)
+    c = Path(resume_from)
+    return c.parent.parent if c.parent.name == 'checkpoints' else c.parent  # Accelerate's checkpoints/step-N, the Trainer's checkpoint-N
+
+def resume_refused(folder, diffs:list)->ValueError:
+    "The refusal of a resume whose command differs from the run's record, naming each difference."
+    return ValueError(f"--resume-from: {show_path(Path(folder))} was trained with other settings ({'; '.join(diffs)}); to resume it as recorded, "
+                      "give no settings but --output-dir, --resume-from, --save-steps and --save-total-limit; or pick a new --output-dir")
+
+def profile_from_record(r:dict)->Profile:
+    "The profile a run was trained with, from its record."
+    known = {f.name for f in dataclasses.fields(Profile)}  # a field of another version is left out
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in r['record']['fields'].items() if k in known}
+    return check_profile(Profile(**fields))
+
+def record_differences(saved:dict, now:dict)->list:
+    "Each way the run record `now` (this command's) differs from `saved` (the run's), in words; empty when a resume may go on."
+    said = lambda v: ','.join(map(str, v)) if isinstance(v, list) else repr(v) if isinstance(v, str) else str(v)
+    a, b = saved.get('corpus', {}), now['corpus']
+    out = []
+    if a.get('hash') != b['hash']:
+        out.append(f"corpus {a.get('name')} in the run, {b['name']} here" + (' (the same name, other content)' if a.get('name') == b['name'] else ''))
+    out += [f"{k} {said(saved.get(k))} in the run, {said(now[k])} here"
+            for k in ('text_column', 'engine', 'collator', 'masked_only', 'processes', 'precision') if saved.get(k) != now.get(k)]
+    out += [f"{k}={said(v)} in the run, {k}={said(now['fields'].get(k))} here" for k, v in saved.get('fields', {}).items()
+            if k not in RESUMABLE + ('dataset_name', 'text_column') and not k.startswith('classifier_') and v != now['fields'].get(k)]
+    return out
+
+# %% ../nbs/under_the_hood/04_cli.ipynb #bcdc18ca
+FITTED = ('eval_reviews', 'downstream_reviews', 'test_size', 'train_size', 'classifier_train', 'classifier_test')  # fitted unless set
+
+def fit_to_corpus(profile:Profile,
+                  given:set=frozenset(), # the fields the user set: kept as they are
+                  chunks:bool=True,      # also fit train_size and test_size (tokenizes the corpus, cached)
+                  train_all:bool=False,  # train_size: every chunk that is not held out
+                  train_tokens:int|None=None, # train_size: about this many tokens per epoch
+                  verbose:bool=True)->Profile:
+    """`profile` with the sizes the user left unset fitted to the corpus, when it is not the profile's own (whose sizes are the
+    course's); `train_all` and `train_tokens` apply to any corpus."""
+    from mlm_nbdev.data import load_reviews, load_tokenizer
+    from mlm_nbdev.sources import has_labels, load_corpus
+    own = profile.dataset_name != PROFILES[profile.name].dataset_name
+    free = lambda k: own and k not in given
+    p, fit = profile, {}
+    if not own and not (chunks and (train_all or train_tokens)): return p
+    if own and 'test' not in (corpus := load_corpus(p, verbose=False)):
+        n = len(corpus['train'])
+        if free('downstream_reviews'): fit['downstream_reviews'] = 0
+        if free('eval_reviews'): fit['eval_reviews'] = min(p.eval_reviews or PROFILES['offline'].eval_reviews, max(1, n // 10))
+        p = dataclasses.replace(p, **fit)
+    reviews = load_reviews(p, verbose=False)
+    if chunks:
+        n = prepare(p, reviews, load_tokenizer(p))
+        c = n['train']
+        if train_tokens and 'train_size' in given: raise ValueError("give --train-tokens or --set train_size, not both")
+        if free('test_size'): fit['test_size'] = min(p.test_size, max(1, c // 10), n.get('test', c))
+        test = fit.get('test_size', p.test_size)
+        if c - test < 1: raise ValueError(f"test_size={test} leaves none of the {c:,} training chunks of {describe_data(p)} to train on; "
+                                          f"pick a smaller test_size, e.g. --set test_size={max(1, c // 10)}")
+        if train_all: fit['train_size'] = c - test
+        elif train_tokens: fit['train_size'] = min(c - test, -(-train_tokens // p.chunk_size))
+        elif free('train_size'): fit['train_size'] = min(p.train_size, c - test)
+    if has_labels(reviews) and 'downstream' not in reviews:
+        fit |= {k: min(getattr(p, k), len(reviews[s])) for k, s in (('classifier_train', 'train'), ('classifier_test', 'test'))
+                if free(k) and getattr(p, k) > len(reviews[s])}
+    p = dataclasses.replace(profile, **fit)
+    if fit and verbose:
+        print(f"Sizes fitted to {describe_data(p)} ({', '.join(f'{k} {len(v):,}' for k, v in reviews.items())} documents"
+              + (f", {c:,} training chunks of {p.chunk_size} tokens" if chunks else '') + "): "
+              + ' '.join(f"{k}={v}" for k, v in fit.items()) + "; a size set with --set is kept")
+    return p
+
 # %% ../nbs/under_the_hood/04_cli.ipynb #e13d4794
 def _is_main()->bool: return int(os.environ.get('RANK', '0')) == 0
+
+def _write(path:Path, obj):
+    "`obj` as JSON in `path`, by the main process only, atomically: a kill mid-write leaves the old file or the new one, never half."
+    if not _is_main(): return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + '.partial'); tmp.write_text(json.dumps(obj, indent=2)); os.replace(tmp, path)
+
+def _clear_checkpoints(out:Path)->int:
+    "Remove the checkpoints an earlier run left in `out` (a fresh start's newer ones would be pruned before them); how many there were."
+    import shutil
+    old = [d for d in (out/'checkpoints').glob('step-*')] + [d for d in out.glob('checkpoint-*')]
+    for d in old: shutil.rmtree(d, ignore_errors=True)
+    return len(old)
 
 def train(profile:Profile, output_dir:str|Path,
           engine:str='accelerate',     # 'accelerate' (lesson 5) or 'trainer' (lesson 4)
@@ -49,39 +173,85 @@ def train(profile:Profile, output_dir:str|Path,
           model=None, tokenizer=None, progress:bool=True,
           reviews=None,                # the profile's reviews, if already loaded
          )->dict:
-    "Fine-tune the profile's base model on its reviews; saves the model, its tokenizer and `run.json` to `output_dir`."
-    from mlm_nbdev.data import load_model, load_tokenizer
-    from mlm_nbdev.trainer import resolve_resume
+    """Fine-tune the profile's base model on its corpus; saves the model, its tokenizer and `run.json` (what it was trained on,
+    then its results) to `output_dir`. A resume must match the run's record, and a finished run resumed trains nothing."""
+    from mlm_nbdev.data import load_model, load_reviews, load_tokenizer
+    from mlm_nbdev.trainer import checkpoint_step, resolve_resume, run_lock
     from mlm_nbdev.training_loop import lesson_data, train_mlm
     if engine not in ('accelerate', 'trainer'): raise ValueError(f"engine={engine!r} is not an engine; use 'accelerate' or 'trainer'")
     out, t0 = Path(output_dir), time.perf_counter()
     if out.exists() and not out.is_dir(): raise ValueError(f"output_dir={str(out)!r} is an existing file; pick a folder path")
-    resolve_resume(resume_from, out, verbose=False)  # a resume with nothing to resume from fails here, before any work
+    record, src = run_record(profile, engine, collator, masked_only), run_folder(resume_from, out)
+    saved = read_record(src) if resume_from is not None else None  # the record of the run the checkpoint belongs to
+    if saved is not None:
+        if diffs := record_differences(saved['record'], record): raise resume_refused(src, diffs)
+        if saved.get('status') == 'finished':
+            if _is_main(): print(f"The run in {show_path(src)} finished at step {saved['steps']}: nothing to train; its model and {RUN_RECORD} are as they were")
+            return {**saved, 'resumed': 'finished'}
+    resume = resolve_resume(resume_from, out, verbose=False)  # a resume with nothing to resume from fails here, before any work
     tokenizer = tokenizer or load_tokenizer(profile)
+    reviews = reviews if reviews is not None else load_reviews(profile, verbose=_is_main())
+    check_sizes(profile, reviews, prepare(profile, reviews, tokenizer))  # every size, before any work
     train_ds, eval_set, coll = lesson_data(profile, tokenizer, collator, verbose=_is_main(), reviews=reviews)
     model = model or load_model(profile)
-    if engine == 'accelerate':
-        r = train_mlm(profile, model, tokenizer, train_ds, eval_set, coll, out, masked_only=masked_only, resume_from=resume_from,
-                      eval_before=eval_before, push_to_hub=push_to_hub, progress=progress)
-        history, steps, procs, losses = r['history'], r['steps'], r['processes'], r['losses']
-    else:
-        from mlm_nbdev.trainer import make_trainer, restore_collator, run_lock, trainer_history, use_masked_only
-        t = make_trainer(profile, model, tokenizer, train_ds, eval_set, coll, out, masked_only, push_to_hub, disable_tqdm=not progress,
-                         logging_steps=1)  # every step's loss in the log, as the Accelerate loop records them
-        with run_lock(out):  # one run per output folder
-            resume = resolve_resume(resume_from, out)
-            if resume is not None: restore_collator(t.data_collator, resume)
-            history = [{'epoch': 0, 'perplexity': t.evaluate()['eval_perplexity']}] if eval_before and resume is None else []
-            steps = t.train(resume_from_checkpoint=str(resume) if resume else None).global_step
-            history += trainer_history(t)
-            t.save_model(); use_masked_only(model, on=False)  # with args.push_to_hub set, save_model also pushes
-        procs, losses = t.accelerator.num_processes, [e['loss'] for e in t.state.log_history if 'loss' in e]
+    resumed_from = None if resume is None else f"{resume.name} (step {checkpoint_step(resume)})"  # read now: rotation may delete it
+    if resume is not None and _is_main():
+        print(f"Resuming from {resumed_from} in {show_path(out)}"
+              + ('' if saved else f"; {show_path(src)} has no {RUN_RECORD}, so this command's settings are taken as the run's"))
+    with run_lock(out):  # a live run's folder is refused here, before its record or checkpoints are touched
+        if resume is None and _is_main() and (n := _clear_checkpoints(out)):
+            print(f"Starting afresh in {show_path(out)}: removed the {n} checkpoint(s) of an earlier run there (--resume-from latest continues a run)")
+        _write(out/RUN_RECORD, {'status': 'training', 'record': record})  # a run killed from here on still says what it was
+        if engine == 'accelerate':
+            r = train_mlm(profile, model, tokenizer, train_ds, eval_set, coll, out, masked_only=masked_only, resume_from=resume_from,
+                          eval_before=eval_before, push_to_hub=push_to_hub, progress=progress)
+            history, steps, procs, losses = r['history'], r['steps'], r['processes'], r['losses']
+        else:
+            from mlm_nbdev.trainer import make_trainer, restore_collator, trainer_history, use_masked_only
+            t = make_trainer(profile, model, tokenizer, train_ds, eval_set, coll, out, masked_only, push_to_hub, disable_tqdm=not progress,
+                             logging_steps=1)  # every step's loss in the log, as the Accelerate loop records them
+            with run_lock(out):  # one run per output folder
+                resume = resolve_resume(resume_from, out)
+                if resume is not None: restore_collator(t.data_collator, resume)
+                history = [{'epoch': 0, 'perplexity': t.evaluate()['eval_perplexity']}] if eval_before and resume is None else []
+                steps = t.train(resume_from_checkpoint=str(resume) if resume else None).global_step
+                history += trainer_history(t)
+                t.save_model(); use_masked_only(model, on=False)  # with args.push_to_hub set, save_model also pushes
+            procs, losses = t.accelerator.num_processes, [e['loss'] for e in t.state.log_history if 'loss' in e]
     summary = {'engine': engine, 'profile': profile.name, 'steps': steps, 'processes': procs,
                'history': [{k: v for k, v in h.items() if k in ('epoch', 'train_loss', 'perplexity')} for h in history if 'perplexity' in h],
-               'losses': losses,
+               'losses': losses, 'resumed_from': resumed_from,
+               'chunks_trained': profile.train_size, 'tokens_per_epoch': profile.train_size * profile.chunk_size, 'epochs': profile.epochs,
                'output_dir': show_path(out.resolve()), 'seconds': round(time.perf_counter() - t0, 1)}
-    if _is_main(): (out/'run.json').write_text(json.dumps(summary, indent=2))
+    _write(out/RUN_RECORD, {**summary, 'status': 'finished', 'record': record})
     return summary
+
+def check_sizes(profile:Profile, reviews, chunks:dict, classifier:bool=False)->None:
+    """Fail before any work, naming the field, its value, what the corpus holds and a fix, when a size asks for more than the
+    corpus gives: the chunks trained and evaluated on (both drawn from the train split's chunks) and, with `classifier`, the
+    labelled documents the classifiers train and test on."""
+    corpus, n = describe_data(profile), chunks['train']
+    if profile.train_size + profile.test_size > n:
+        test = max(1, n // 10)  # as fit_to_corpus holds out
+        raise ValueError(f"train_size={profile.train_size:,} and test_size={profile.test_size:,} ask for {profile.train_size + profile.test_size:,} chunks, "
+                         f"and the train split of {corpus} makes {n:,} (of {profile.chunk_size} tokens); "
+                         f"pick sizes that fit, e.g. --set train_size={n - test} --set test_size={test}")
+    if profile.test_size > chunks.get('test', profile.test_size):  # downsample's own rule, met here before any work
+        raise ValueError(f"test_size={profile.test_size:,} exceeds the {chunks['test']:,} chunks of the test split of {corpus}; "
+                         f"pick --set test_size={chunks['test']} or fewer")
+    if not classifier: return
+    if 'downstream' in reviews:
+        have = len(reviews['downstream'])
+        if profile.classifier_train + profile.classifier_test > have:
+            raise ValueError(f"classifier_train={profile.classifier_train:,} and classifier_test={profile.classifier_test:,} ask for "
+                             f"{profile.classifier_train + profile.classifier_test:,} labelled documents, and the part of {corpus} kept for them "
+                             f"holds {have:,} (downstream_reviews={profile.downstream_reviews:,}); pick e.g. --set classifier_train={have - have // 4} "
+                             f"--set classifier_test={have // 4}")
+        return
+    for field, split in (('classifier_train', 'train'), ('classifier_test', 'test')):
+        if getattr(profile, field) > len(reviews[split]):
+            raise ValueError(f"{field}={getattr(profile, field):,} exceeds the {len(reviews[split]):,} labelled documents of the {split} split "
+                             f"of {corpus}; pick --set {field}={len(reviews[split])} or fewer")
 
 def evaluate(profile:Profile, model_dir:str|Path|None=None, batch_size:int|None=None, tokenizer=None)->dict:
     "Exact perplexity of a saved model (default: the profile's base) on the fixed evaluation set, in every process launched."
@@ -100,18 +270,23 @@ def evaluate(profile:Profile, model_dir:str|Path|None=None, batch_size:int|None=
     with quiet(): model = AutoModelForMaskedLM.from_pretrained(model_dir) if model_dir else load_model(profile)
     dl = acc.prepare(torch.utils.data.DataLoader(eval_set, batch_size=batch_size or profile.batch_size, collate_fn=default_data_collator))
     r = evaluate_mlm(model.to(acc.device), dl, acc, count_gathered=True)
-    return {**r, 'processes': acc.num_processes, 'distributed_type': acc.distributed_type.value}
+    return {**r, 'processes': acc.num_processes, 'distributed_type': acc.distributed_type.value,
+            'corpus': describe_data(profile), 'chunks': len(eval_set)}
 
 # %% ../nbs/under_the_hood/04_cli.ipynb #5205fea8
-def fill_mask_cmd(profile:Profile, text:str, model_dir=None, k:int=5)->dict:
-    "Top-`k` completions of each mask in `text`, by the base model and by the adapted one (if it exists)."
+def fill_mask_cmd(profile:Profile, text:str|list, model_dir=None, k:int=5)->dict:
+    "Top-`k` completions of each mask in each of `text` (one text or several), by the base model and by the adapted one (if it exists)."
     from mlm_nbdev.data import check_masked, fill_masks, load_model, load_tokenizer
     from mlm_nbdev.inference import find_adapted, load_adapted
-    check_masked(text, tokenizer := load_tokenizer(profile))  # bad text fails before any model loads
-    out = {'base': fill_masks(load_model(profile, verbose=_is_main()), tokenizer, text, k)}
+    texts, tokenizer = [text] if isinstance(text, str) else list(text), load_tokenizer(profile)
+    if k < 1: raise ValueError(f"--k {k} must be at least 1; the default is 5")
+    for t in texts: check_masked(t, tokenizer)  # bad text fails before any model loads
+    base = load_model(profile, verbose=_is_main())
+    out = {'base': [fill_masks(base, tokenizer, t, k) for t in texts]}
     try: m, t, _ = load_adapted(profile, model_dir or find_adapted(profile)[0])  # found as lesson 6 finds it, never built here
-    except FileNotFoundError as e: print(e, file=sys.stderr)
-    else: out['adapted'] = fill_masks(m, t, text, k)
+    except FileNotFoundError as e:
+        print(f"{e} A run of your own: pass --model-dir with the folder that `mlm-nbdev run` or `train` wrote.", file=sys.stderr)
+    else: out['adapted'] = [fill_masks(m, t, x, k) for x in texts]
     return out
 
 def classify(profile:Profile, model_dir=None, seeds=None, progress:bool=True)->list:
@@ -128,9 +303,13 @@ def classify(profile:Profile, model_dir=None, seeds=None, progress:bool=True)->l
     return res[['model', 'seed', 'accuracy', 'f1', 'seconds']].to_dict('records')
 
 # %% ../nbs/under_the_hood/04_cli.ipynb #e7fecf70
-def run(profile:Profile, output_dir:str|Path='outputs', progress:bool=True)->dict:
+def run(profile:Profile, output_dir:str|Path='outputs', progress:bool=True,
+        resume_from=None,       # 'latest' or a checkpoint folder: the training resumes, and the stages already done are not done again
+        engine:str='accelerate', collator:str='token',
+        probes:list|None=None,  # fill-mask texts with one [MASK] each, before and after (default: the movie course's "This is a great [MASK].")
+       )->dict:
     "The whole pipeline, from the base model to the downstream classifiers; returns a summary (also written to `summary.json`)."
-    from mlm_nbdev.data import count_parameters, fill_masks, load_model, load_reviews, load_tokenizer
+    from mlm_nbdev.data import check_masked, count_parameters, fill_masks, load_model, load_reviews, load_tokenizer
     from mlm_nbdev.general import general_eval_or_none
     from mlm_nbdev.inference import load_adapted
     from mlm_nbdev.sources import has_labels
@@ -138,38 +317,63 @@ def run(profile:Profile, output_dir:str|Path='outputs', progress:bool=True)->dic
     t0, out, times = time.perf_counter(), Path(output_dir), {}
     if out.exists() and not out.is_dir():
         raise ValueError(f"output_dir={str(out)!r} is an existing file; pick a folder path")
+    done = json.loads((out/'summary.json').read_text()) if resume_from is not None and (out/'summary.json').is_file() else {}
+    if resume_from is None and _is_main(): (out/'summary.json').unlink(missing_ok=True)  # a fresh start: no stage of an earlier run is kept
     def lap(name, t):
         times[name] = round(time.perf_counter() - t, 1); return time.perf_counter()
     summary = {'profile': profile.name, 'model': describe_model(profile), 'dataset': describe_data(profile)}
     t = time.perf_counter()
-    tokenizer, base = load_tokenizer(profile), load_model(profile)
+    tokenizer, probes = load_tokenizer(profile), list(probes or ["This is a great [MASK]."])
+    for text in probes: check_masked(text, tokenizer)  # a probe without a mask fails before any work
+    base = load_model(profile)
     t = lap('base model', t)
     summary['parameters'] = count_parameters(base)
-    probe_text = "This is a great [MASK]."
-    summary['probe_before'] = [w for w, _ in fill_masks(base, tokenizer, probe_text)[0]]
+    summary['probes'] = [{'text': text, 'before': [w for w, _ in fill_masks(base, tokenizer, text)[0]]} for text in probes]
     reviews = load_reviews(profile)
     summary['data'] = explore(profile, reviews, tokenizer)
+    summary['dropped'] = dropped_counts(profile, reviews)
     summary['chunks'] = prepare(profile, reviews, tokenizer)
+    summary['sizes'] = {'train': profile.train_size, 'test': profile.test_size, 'chunk': profile.chunk_size}  # the chunks trained and evaluated on
+    check_sizes(profile, reviews, summary['chunks'], classifier=has_labels(reviews))  # every later stage's sizes, before training
     t = lap('data', t)
-    r = train(profile, out/'model', model=load_model(profile, verbose=False), tokenizer=tokenizer, progress=progress, reviews=reviews)
-    summary['training'] = {k: r[k] for k in ('engine', 'steps', 'processes', 'seconds')}
+    r = train(profile, out/'model', engine, collator, model=load_model(profile, verbose=False), tokenizer=tokenizer, progress=progress,
+              reviews=reviews, resume_from=resume_from)
+    summary['training'] = {k: r[k] for k in ('engine', 'steps', 'processes', 'seconds')} | {'resumed_from': r.get('resumed_from')}
     t = lap('training', t)
-    adapted, _, _ = load_adapted(profile, out/'model')
-    summary['heldout_perplexity'] = [r['history'][0]['perplexity'], r['history'][-1]['perplexity']]
-    general = general_eval_or_none(profile, tokenizer)
-    summary['general_perplexity'] = None if general is None else [perplexity(m, general)['perplexity'] for m in (base, adapted)]
-    summary['probe_after'] = [w for w, _ in fill_masks(adapted, tokenizer, probe_text)[0]]
-    t = lap('evaluation', t)
-    if has_labels(reviews):
+    again = (r.get('resumed') == 'finished' and 'evaluation' in done.get('stages', [])  # the same model as the summary's, and the same probes
+             and [p['text'] for p in done.get('probes', [])] == probes)
+    if again: summary.update({k: done[k] for k in ('heldout_perplexity', 'general_perplexity', 'probes')})
+    else:
+        adapted, _, _ = load_adapted(profile, out/'model')
+        summary['heldout_perplexity'] = [r['history'][0]['perplexity'], r['history'][-1]['perplexity']]
+        general = general_eval_or_none(profile, tokenizer)
+        summary['general_perplexity'] = None if general is None else [perplexity(m, general)['perplexity'] for m in (base, adapted)]
+        for p in summary['probes']: p['after'] = [w for w, _ in fill_masks(adapted, tokenizer, p['text'])[0]]
+        t = lap('evaluation', t)
+    summary['stages'] = ['training', 'evaluation']
+    _write(out/'summary.json', summary)  # a crash in the downstream stage keeps what is done
+    summary['classifier'] = {f.name: getattr(profile, f.name) for f in dataclasses.fields(profile) if f.name.startswith('classifier_')}
+    if again and 'downstream' in done.get('stages', []) and done.get('classifier') == json.loads(json.dumps(summary['classifier'])):
+        summary.update({k: done[k] for k in ('downstream', 'downstream_skipped') if k in done})  # the same classifiers, kept
+    elif has_labels(reviews):
         summary['downstream'] = classify(profile, out/'model', seeds=profile.classifier_seeds[:1], progress=progress)
         t = lap('downstream', t)
     else:
         summary['downstream'], summary['downstream_skipped'] = None, (
             f"skipped: the sentiment classifier needs labels, and {describe_data(profile)} has no label column")
         print(f"Downstream step {summary['downstream_skipped']}")
+    summary['stages'].append('downstream')
     summary.update(model_dir=show_path(out.resolve()/'model'), step_seconds=times, wall_seconds=round(time.perf_counter() - t0, 1))
-    (out/'summary.json').write_text(json.dumps(summary, indent=2))
+    _write(out/'summary.json', summary)
     return summary
+
+def dropped_counts(profile:Profile, reviews)->dict:
+    "What of the corpus is not in `reviews`' splits: blank lines (of a .txt) and repeated documents; and the documents held out of adaptation."
+    from mlm_nbdev.sources import load_corpus
+    read, p = load_corpus(profile, verbose=False), Path(profile.dataset_name).expanduser()
+    blank = sum(1 for line in p.open(encoding='utf-8') if not line.strip()) if p.is_file() and p.suffix.lower() == '.txt' else 0
+    return {'blank_lines': blank, 'repeated': sum(len(v) for v in read.values()) - sum(len(v) for v in reviews.values()),
+            'held_out': len(reviews['test']), 'downstream': len(reviews['downstream']) if 'downstream' in reviews else 0}
 
 def format_summary(s:dict)->str:
     "A short human-readable summary of `run`'s result."
@@ -177,60 +381,135 @@ def format_summary(s:dict)->str:
     acc = {r['model']: r for r in s['downstream'] or []}
     return '\n'.join([
         f"profile            {s['profile']} ({s['model']} on {s['dataset']}, {s['parameters']/1e6:.1f}M parameters)",
-        "documents          " + ', '.join(f"{k} {v:,}" for k, v in d['splits'].items()),
-        "chunks             " + ', '.join(f"{k} {v:,}" for k, v in s['chunks'].items()),
-        f"training           {s['training']['steps']} steps ({s['training']['engine']}, {s['training']['processes']} process(es))",
+        "documents          " + ', '.join(f"{k} {v:,}" for k, v in d['splits'].items()) + (
+            f" ({s['dropped']['repeated']:,} repeated and {s['dropped']['blank_lines']:,} blank lines dropped; adaptation trains on the train split's)"
+            if 'dropped' in s else ''),
+        "chunks             " + ', '.join(f"{k} {v:,}" for k, v in s['chunks'].items())
+        + (f" (trained on {s['sizes']['train']:,}, {s['sizes']['train'] * s['sizes']['chunk']:,} tokens per epoch; evaluated on {s['sizes']['test']:,} others: "
+           "both drawn from the train split's, as the course does)"
+           if 'sizes' in s else ''),
+        f"training           {s['training']['steps']} steps ({s['training']['engine']}, {s['training']['processes']} process(es)"
+        + (f", resumed from {s['training']['resumed_from']})" if s['training'].get('resumed_from') else ')'),
         f"corpus perplexity  {ppl[0]:,.1f} -> {ppl[1]:,.1f} (held-out chunks)",
         "general perplexity " + (f"{gen[0]:,.1f} -> {gen[1]:,.1f}" if gen else "(no WordNet here)"),
-        f"fill-mask before   This is a great [MASK]. -> {', '.join(s['probe_before'])}",
-        f"fill-mask after    This is a great [MASK]. -> {', '.join(s['probe_after'])}",
-        (f"sentiment accuracy base {acc['base']['accuracy']:.3f}, adapted {acc['adapted']['accuracy']:.3f} (seed {acc['base']['seed']})"
+        *[f"fill-mask {when:<8} {p['text']} -> {', '.join(p[when])}" for p in s['probes'] for when in ('before', 'after')],
+        (f"sentiment accuracy base {acc['base']['accuracy']:.3f}, adapted {acc['adapted']['accuracy']:.3f} (one seed, {acc['base']['seed']}: lesson 7 compares several)"
          if acc else f"downstream         {s['downstream_skipped']}"),
         f"model saved to     {s['model_dir']}",
         f"wall time          {s['wall_seconds']:.0f} s (" + ', '.join(f"{k} {v:.0f} s" for k, v in s['step_seconds'].items()) + ")"])
 
 # %% ../nbs/under_the_hood/04_cli.ipynb #21546a16
+def fields_help()->str:
+    "Every profile field with its meaning (`Profile`'s own comments) and its course and offline values: the epilog of --help."
+    import inspect, re
+    from mlm_nbdev.config import COURSE, OFFLINE, _example
+    rows = [(m[1], m[2]) for line in inspect.getsource(Profile).splitlines() if (m := re.match(r'\s+(\w+):[^#]*#\s*(.*)', line)) and m[1] != 'name']
+    v = lambda p, k: 'none' if getattr(p, k) is None else _example(getattr(p, k))
+    return ("profile fields, each changed with --set FIELD=VALUE (course / offline value):\n" +
+            '\n'.join(f"  {k:<22} {what} ({v(COURSE, k)} / {v(OFFLINE, k)})" for k, what in rows))
+
 def _parser():
     p = argparse.ArgumentParser(prog='mlm-nbdev', description='Domain adaptation of a masked language model, lesson by lesson.')
     sub = p.add_subparsers(dest='command', required=True)
     def add(name, help):
-        s = sub.add_parser(name, help=help)
+        s = sub.add_parser(name, help=help, description=help, epilog=fields_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
         s.add_argument('--profile', choices=sorted(PROFILES), default=None, help='profile (default: chosen automatically)')
         s.add_argument('--output-dir', default='outputs', help='folder for results (default: outputs)')
         s.add_argument('--max-steps', type=int, default=None, help='cap on training steps (for quick runs)')
         s.add_argument('--model', default=None, metavar='NAME_OR_FOLDER', help="base masked LM: a Hub id or a local folder (default: the profile's)")
         s.add_argument('--data', default=None, metavar='SOURCE', help="corpus: a Hub id, a dataset folder, or a .csv/.json/.jsonl/.parquet/.txt file")
         s.add_argument('--text-column', default=None, metavar='NAME', help="the corpus column holding the text (default: text)")
+        s.add_argument('--lr', type=float, default=None, help="learning rate of training, either engine (sets trainer_lr and accelerate_lr)")
+        s.add_argument('--epochs', type=int, default=None, help="training epochs (sets epochs)")
+        s.add_argument('--max-length', type=int, default=None, metavar='TOKENS', help="tokens per training chunk (sets chunk_size)")
+        s.add_argument('--train-tokens', type=int, default=None, metavar='N', help="train on about N tokens per epoch (sets train_size to N / chunk_size "
+                       "chunks; --set train_size=all trains on every chunk not held out)")
         s.add_argument('--set', action='append', default=[], metavar='FIELD=VALUE', dest='sets',
-                       help='change a profile field, e.g. --set train_size=256 (repeatable; a tuple takes commas)')
+                       help='change a profile field, e.g. --set train_size=256 (repeatable; a tuple takes commas; the fields are listed below)')
+        return s
+    def resumable(s):
+        s.add_argument('--resume-from', default=None, metavar='latest|FOLDER', help="resume: 'latest' (the newest complete checkpoint in --output-dir) or a checkpoint folder; "
+                       "without model, corpus or --set options the run's recorded settings are taken, with them they must match")
+        s.add_argument('--save-steps', type=int, default=None, help="also a checkpoint every N optimizer steps (default: the profile's; 0: epoch ends only)")
+        s.add_argument('--save-total-limit', type=int, default=None, help="keep the newest K checkpoints (default: the profile's; 0: all)")
         return s
     add('probe', "fill-mask probe of the base model").add_argument('--text', default="This is a great [MASK].")
-    add('explore', "load the reviews and describe them")
-    add('prepare', "tokenize and chunk the reviews (cached)")
-    t = add('train', "fine-tune the base model on the reviews (lessons 4 and 5)")
-    t.add_argument('--engine', choices=['accelerate', 'trainer'], default='accelerate', help='training engine (default: accelerate)')
-    t.add_argument('--collator', choices=['whole-word', 'token'], default='token', help='training masks (default: token, as in lessons 4 and 5)')
+    add('explore', "load the corpus and describe it")
+    add('prepare', "tokenize and chunk the corpus (cached)")
+    t = resumable(add('train', "fine-tune the base model on the corpus (lessons 4 and 5)"))
+    t.add_argument('--engine', choices=['accelerate', 'trainer'], default=None, help="training engine (default: the resumed run's, else accelerate)")
+    t.add_argument('--collator', choices=['whole-word', 'token'], default=None, help="training masks (default: the resumed run's, else token, as in lessons 4 and 5)")
     t.add_argument('--grad-accum', type=int, default=None, help='batches per optimizer step (default: the profile\'s)')
-    t.add_argument('--resume-from', default=None, metavar='latest|FOLDER', help="resume: 'latest' (the newest complete checkpoint in --output-dir) or a checkpoint folder")
-    t.add_argument('--save-steps', type=int, default=None, help="also a checkpoint every N optimizer steps (default: the profile's; 0: epoch ends only)")
-    t.add_argument('--save-total-limit', type=int, default=None, help="keep the newest K checkpoints (default: the profile's; 0: all)")
     t.add_argument('--no-eval-before', action='store_true', help='skip the evaluation of the base model before training')
     t.add_argument('--stock-head', action='store_true', help='compute the MLM head at every position (slower, same loss)')
     t.add_argument('--push-to-hub', action='store_true', help="upload the model to the profile's hub_model_id (needs a token)")
     e = add('evaluate', "exact perplexity of a saved model (or the base) on the fixed evaluation set")
-    e.add_argument('--model-dir', default=None, help='folder of a saved model (default: the base model)')
+    e.add_argument('--model-dir', default=None, help="a saved model, or the output folder of train or run, whose run.json gives the corpus and sizes (default: the base model)")
     e.add_argument('--batch-size', type=int, default=None, help="evaluation batch size (default: the profile's)")
     e.add_argument('--json', action='store_true', help='print the result as one line of JSON')
     b = add('build-base', "build the offline general-English base (cached; a no-op when it exists)")
     b.add_argument('--into', default=None, help=argparse.SUPPRESS)  # internal: build into this folder, uncached
-    f = add('fill-mask', "top-5 completions of each [MASK], base and adapted model (lesson 6)")
-    f.add_argument('--text', default="This is a great [MASK].")
-    f.add_argument('--model-dir', default=None, help='folder of the adapted model (default: the profile\'s run folder)')
+    f = add('fill-mask', "top-k completions of each [MASK], base and adapted model (lesson 6)")
+    f.add_argument('--text', action='append', default=None, help='text with one [MASK] or more (repeatable; default: "This is a great [MASK].")')
+    f.add_argument('--k', type=int, default=5, help='completions per mask (default: 5)')
+    f.add_argument('--model-dir', default=None, help="the adapted model: the output folder of train or run (default: where lesson 6 looks)")
     c = add('classify', "sentiment classifiers from the base and the adapted checkpoint (lesson 7)")
-    c.add_argument('--model-dir', default=None, help='folder of the adapted model (default: the profile\'s run folder)')
+    c.add_argument('--model-dir', default=None, help="the adapted model: the output folder of train or run (default: where lesson 6 looks)")
     c.add_argument('--seeds', type=int, nargs='+', default=None, help="seeds (default: the profile's)")
-    add('run', "the whole pipeline, with a summary")
+    r = resumable(add('run', "the whole pipeline, with a summary"))
+    r.add_argument('--probe', action='append', default=None, metavar='TEXT', help='fill-mask text with a [MASK], completed before and after '
+                   '(repeatable; default: "This is a great [MASK].")')
     return p
+
+def _changeable(k:str)->bool: return k in RESUMABLE or k.startswith('classifier_')  # a resume may change it: training does not read it
+
+def _settings_given(args, saved=None)->bool:
+    """Whether the command sets anything a run record holds, so that the record is compared rather than adopted: a profile other than
+    the run's, a model, corpus, text column, or a field that training reads (the checkpoint cadence and the classifiers' may change)."""
+    fields = parse_settings([e for e in args.sets if e.replace(' ', '').lower() != 'train_size=all'], '--set')
+    other_profile = args.profile is not None and (saved is None or args.profile != saved['record']['fields'].get('name'))
+    return other_profile or len(fields) != len(args.sets) or any(not _changeable(k) for k in fields) or any(
+        x is not None for x in (args.model, args.data, args.text_column, args.max_steps, getattr(args, 'grad_accum', None), args.lr,
+                                args.epochs, args.max_length, args.train_tokens))
+
+def _model_folder(d):
+    "`d`, or the `model` folder inside it when `d` is the output folder of `run`."
+    from mlm_nbdev.trainer import has_saved_model
+    return str(Path(d)/'model') if d is not None and not has_saved_model(d) and has_saved_model(Path(d)/'model') else d
+
+def check_hub_name(profile:Profile)->None:
+    """Fail in one sentence when `--model` or `--data`, taken for a Hub id because nothing here has that name, is on neither the Hub
+    nor this machine's Hugging Face cache; warn in one line when a local model has no masked-LM head (it would start random)."""
+    from mlm_nbdev.config import hub_reachable
+    from mlm_nbdev.sources import CORPUS_FILES, model_kind
+    for opt, name, kind in (('--model', profile.model_name, 'model'), ('--data', profile.dataset_name, 'dataset')):
+        if (model_kind(profile) if kind == 'model' else corpus_kind(profile)) != 'hub' or _on_hub(name, kind, hub_reachable()): continue
+        thing = 'model: a folder that save_pretrained wrote' if kind == 'model' else f"corpus: a {', '.join(CORPUS_FILES)} file or a dataset folder"
+        raise FileNotFoundError(f"{opt} {name}: nothing is at ./{name} here, and no {kind} of that name is on the Hub or in this machine's "
+                                f"Hugging Face cache; check the spelling, and give the path of your {thing}")
+    if model_kind(profile) == 'folder':
+        heads = json.loads((Path(profile.model_name).expanduser()/'config.json').read_text()).get('architectures') or []
+        mlm = lambda h: 'ForMaskedLM' in h or h.endswith('WithLMHeadModel') or h.endswith('ForPreTraining') and not h.startswith('Electra')
+        if not any(map(mlm, heads)) and _is_main():
+            print(f"mlm-nbdev: --model {profile.model_name} is a {', '.join(heads) or 'model'} without a masked-LM head: "
+                  "its head starts random, and so does its perplexity (tens of thousands) until training teaches it", file=sys.stderr)
+
+def _on_hub(name:str, kind:str, reachable:bool)->bool:
+    "Whether the Hub id `name` loads: found on the Hub (when it answers) or in the local Hugging Face cache."
+    from huggingface_hub import try_to_load_from_cache
+    if reachable:
+        from huggingface_hub import HfApi
+        from huggingface_hub.errors import HFValidationError
+        try: (HfApi().model_info if kind == 'model' else HfApi().dataset_info)(name, timeout=10); return True
+        except HFValidationError: return False  # not even a Hub id's shape, e.g. models/bert/v2
+        except Exception: pass  # not found, gated, private, offline mode, a slow Hub: the cache decides, and loading says the rest
+    import datasets
+    from huggingface_hub.errors import HFValidationError
+    try:
+        if kind == 'model': return isinstance(try_to_load_from_cache(name, 'config.json'), str)
+        return (Path(datasets.config.HF_DATASETS_CACHE)/name.replace('/', '___')).is_dir() or \
+               isinstance(try_to_load_from_cache(name, 'README.md', repo_type='dataset'), str)
+    except HFValidationError: return False
 
 def main(argv:list|None=None)->int:
     "Entry point of the `mlm-nbdev` console script."
@@ -243,12 +522,49 @@ def main(argv:list|None=None)->int:
         print(f"mlm-nbdev: --grad-accum={args.grad_accum} must be at least 1; drop it for no accumulation", file=sys.stderr)
         return 2
     if args.max_steps is not None: extra['max_steps'] = args.max_steps
-    for k in ('save_steps', 'save_total_limit'):
-        if getattr(args, k, None) is not None: extra[k] = getattr(args, k)
+    kept = {k: getattr(args, k) for k in ('save_steps', 'save_total_limit') if getattr(args, k, None) is not None}
+    train_all = any(e.replace(' ', '').lower() == 'train_size=all' for e in args.sets)  # every chunk not held out, once the corpus is read
+    if args.train_tokens is not None and args.train_tokens < 1:
+        print(f"mlm-nbdev: --train-tokens {args.train_tokens} must be positive; drop it to train on train_size chunks", file=sys.stderr)
+        return 2
+    sets = [e for e in args.sets if e.replace(' ', '').lower() != 'train_size=all'] + [f'{f}={v}' for v, fs in ((args.lr, ('trainer_lr', 'accelerate_lr')), (args.epochs, ('epochs',)),
+                                                  (args.max_length, ('chunk_size',))) if v is not None for f in fs]
     try:
-        options = {'--model': args.model, '--data': args.data, '--text-column': args.text_column}
-        profile = get_profile(args.profile, verbose=_is_main(), sets=args.sets, options=options, **extra)
-        check_model(profile); corpus_kind(profile)  # a missing or wrong source fails here, before any work
+        if getattr(args, 'model_dir', None): args.model_dir = _model_folder(args.model_dir)
+        resuming = getattr(args, 'resume_from', None) is not None
+        folder = run_folder(args.resume_from, args.output_dir) if resuming else getattr(args, 'model_dir', None)
+        saved = read_record(folder) if folder else None
+        adopted = saved is not None and not _settings_given(args, saved)
+        if adopted:  # resume or read the run as it was recorded; a changeable field given with --set goes on top
+            changed = {k: v for k, v in parse_settings(sets, '--set').items() if _changeable(k)}
+            profile = dataclasses.replace(profile_from_record(saved), **kept, **changed)
+            rec = saved['record']
+            if args.command == 'train': args.stock_head = args.stock_head or not rec.get('masked_only', True)
+            if _is_main(): print(f"Profile: {profile.name}, as recorded in {show_path(Path(folder))}: {rec['model']}, trained on "
+                                 f"{rec['corpus']['name']} (text column {rec['text_column']!r}) with {rec['engine']}")
+        else:
+            options = {'--model': args.model, '--data': args.data, '--text-column': args.text_column}
+            profile = get_profile(args.profile, verbose=_is_main(), sets=sets, options=options, **extra, **kept)
+        check_model(profile); corpus_kind(profile); check_hub_name(profile)  # a missing or wrong source fails here, before any work
+        if not adopted:  # the sizes left unset, fitted to a corpus of the user's own
+            if args.command in ('explore', 'prepare', 'train', 'evaluate', 'classify', 'run'):
+                given = {*parse_settings(os.environ.get('MLM_NBDEV_SET', '')), *parse_settings(sets, '--set'), *extra, *kept}
+                profile = fit_to_corpus(profile, given, args.command in ('train', 'evaluate', 'run'), train_all, args.train_tokens, _is_main())
+        rec = (saved or {}).get('record', {})
+        args.engine = getattr(args, 'engine', None) or rec.get('engine', 'accelerate')
+        args.collator = getattr(args, 'collator', None) or rec.get('collator', 'token')
+        if resuming and saved is not None and not adopted:  # a resume that differs from its run is refused before any training
+            now = run_record(profile, args.engine, args.collator, not getattr(args, 'stock_head', False))
+            if diffs := record_differences(saved['record'], now): raise resume_refused(folder, diffs)
+        if args.command in ('evaluate', 'fill-mask', 'classify') and _is_main():
+            if saved is None: print(f"Using {describe_model(profile)} on {describe_data(profile)}, this command's profile"
+                                    + (f" (no {RUN_RECORD} in {show_path(Path(args.model_dir))})" if getattr(args, 'model_dir', None) else '')
+                                    + "; --model-dir with the output folder of `mlm-nbdev run` or `train` uses that run's model, corpus and sizes")
+            elif saved.get('status') != 'finished':
+                print(f"The run in {show_path(Path(folder))} has not finished (its {RUN_RECORD} says {saved.get('status')!r}): its model files "
+                      "are from its last save, if any; resume it first with --resume-from latest")
+            if saved is not None and not adopted and rec['corpus']['hash'] != corpus_record(profile)['hash']:
+                print(f"The run in {show_path(Path(args.model_dir))} was trained on {rec['corpus']['name']}; this command uses {describe_data(profile)}, as asked")
         return _dispatch(args, profile)
     except (ValueError, FileNotFoundError) as e:  # bad input: one line naming the fix, no stack trace
         print(f"mlm-nbdev: {e}", file=sys.stderr)
@@ -262,24 +578,29 @@ def _dispatch(args, profile)->int:
     elif args.command == 'train':
         s = train(profile, args.output_dir, args.engine, args.collator, not args.no_eval_before, not args.stock_head,
                   args.push_to_hub, args.resume_from)
-        if _is_main():
+        if _is_main() and s.get('resumed') != 'finished':
             print(' -> '.join(f"epoch {h['epoch']}: {h['perplexity']:,.1f}" for h in s['history'] if 'perplexity' in h))
             print(f"{s['steps']} steps in {s['processes']} process(es), {s['seconds']:.0f} s; model saved to {s['output_dir']}")
     elif args.command == 'evaluate':
         r = evaluate(profile, args.model_dir, args.batch_size)
-        if _is_main(): print(json.dumps(r) if args.json else f"perplexity {r['perplexity']:,.3f} over {r['masked_tokens']:,} masked tokens")
+        if _is_main(): print(json.dumps(r) if args.json else f"perplexity {r['perplexity']:,.3f} over {r['masked_tokens']:,} masked tokens "
+                                                            f"in {r['chunks']:,} held-out chunks of {r['corpus']}")
     elif args.command == 'build-base':
         from mlm_nbdev.general import build_base
         from mlm_nbdev.sources import base_checkpoint
         if args.into: build_base(profile, args.into)
         else: print(f"base: {show_path(base_checkpoint(profile))}")
     elif args.command == 'fill-mask':
-        for name, masks in fill_mask_cmd(profile, args.text, args.model_dir).items():
-            for i, r in enumerate(masks): print(f"{name:>8} mask {i + 1}: " + ', '.join(f"{t} ({p:.3f})" for t, p in r))
+        texts = args.text or ["This is a great [MASK]."]
+        found = fill_mask_cmd(profile, texts, args.model_dir, args.k)
+        for j, text in enumerate(texts):
+            if len(texts) > 1: print(text)
+            for name, per_text in found.items():
+                for i, r in enumerate(per_text[j]): print(f"{name:>8} mask {i + 1}: " + ', '.join(f"{t} ({p:.3f})" for t, p in r))
     elif args.command == 'classify':
         for r in classify(profile, args.model_dir, args.seeds): print(f"{r['model']:>8} seed {r['seed']}: accuracy {r['accuracy']:.4f}, F1 {r['f1']:.4f}")
     elif args.command == 'run':
-        s = run(profile, args.output_dir)
+        s = run(profile, args.output_dir, resume_from=args.resume_from, engine=args.engine, probes=args.probe)
         print(format_summary(s))
         print(f"summary written to {show_path(Path(args.output_dir)/'summary.json')}")
     return 0

@@ -96,7 +96,7 @@ tags: [fill-mask, domain-adaptation]
 ---
 # {card_title(profile)}
 
-`{profile.model_name}` adapted to movie reviews with the masked-language-modelling objective
+`{profile.model_name}` adapted to {describe_data(profile)} with the masked-language-modelling objective
 (mlm_nbdev, profile `{profile.name}`, {engine}):
 {profile.train_size:,} chunks of {profile.chunk_size} tokens, {masks},
 batch {profile.batch_size}, seed {profile.seed}.
