@@ -34,10 +34,10 @@ def explore(profile:Profile, reviews=None, tokenizer=None)->dict:
             'median_tokens': int(np.median(lengths)), 'share_over_512': round(float((lengths > 512).mean()), 4),
             'br_tags': tags, 'reviews_with_br': with_tags}
 
-def prepare(profile:Profile, reviews=None, tokenizer=None)->dict:
+def prepare(profile:Profile, reviews=None, tokenizer=None, verbose:bool=True)->dict:
     "Chunk the profile's reviews (cached) and report the chunk counts per split."
     from mlm_nbdev.preprocessing import prepare_chunks
-    return {k: len(v) for k, v in prepare_chunks(profile, tokenizer, reviews).items()}
+    return {k: len(v) for k, v in prepare_chunks(profile, tokenizer, reviews, verbose=verbose).items()}
 
 # %% ../nbs/under_the_hood/04_cli.ipynb #f5f185a9
 RUN_RECORD = 'run.json'  # in every folder `train` writes: what it was trained on and how, then its results
@@ -127,7 +127,7 @@ def fit_to_corpus(profile:Profile,
         p = dataclasses.replace(p, **fit)
     reviews = load_reviews(p, verbose=False)
     if chunks:
-        n = prepare(p, reviews, load_tokenizer(p))
+        n = prepare(p, reviews, load_tokenizer(p), verbose=False)
         c = n['train']
         if train_tokens and 'train_size' in given: raise ValueError("give --train-tokens or --set train_size, not both")
         if free('test_size'): fit['test_size'] = min(p.test_size, max(1, c // 10), n.get('test', c))
@@ -191,7 +191,7 @@ def train(profile:Profile, output_dir:str|Path,
     resume = resolve_resume(resume_from, out, verbose=False)  # a resume with nothing to resume from fails here, before any work
     tokenizer = tokenizer or load_tokenizer(profile)
     reviews = reviews if reviews is not None else load_reviews(profile, verbose=_is_main())
-    check_sizes(profile, reviews, prepare(profile, reviews, tokenizer))  # every size, before any work
+    check_sizes(profile, reviews, prepare(profile, reviews, tokenizer, verbose=False))  # every size, before any work
     train_ds, eval_set, coll = lesson_data(profile, tokenizer, collator, verbose=_is_main(), reviews=reviews)
     model = model or load_model(profile)
     resumed_from = None if resume is None else f"{resume.name} (step {checkpoint_step(resume)})"  # read now: rotation may delete it
@@ -548,7 +548,7 @@ def main(argv:list|None=None)->int:
         check_model(profile); corpus_kind(profile); check_hub_name(profile)  # a missing or wrong source fails here, before any work
         if not adopted:  # the sizes left unset, fitted to a corpus of the user's own
             if args.command in ('explore', 'prepare', 'train', 'evaluate', 'classify', 'run'):
-                given = {*parse_settings(os.environ.get('MLM_NBDEV_SET', '')), *parse_settings(sets, '--set'), *extra, *kept}
+                given = {*parse_settings(sets, '--set'), *extra, *kept}  # MLM_NBDEV_SET changes the profile: its sizes are caps here too
                 profile = fit_to_corpus(profile, given, args.command in ('train', 'evaluate', 'run'), train_all, args.train_tokens, _is_main())
         rec = (saved or {}).get('record', {})
         args.engine = getattr(args, 'engine', None) or rec.get('engine', 'accelerate')
