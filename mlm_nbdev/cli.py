@@ -13,7 +13,7 @@ from .sources import check_model, corpus_kind, describe_data, describe_model
 __all__ = ['RUN_RECORD', 'RESUMABLE', 'FITTED', 'probe', 'explore', 'prepare', 'corpus_record', 'run_record', 'read_record',
            'run_folder', 'resume_refused', 'profile_from_record', 'record_differences', 'fit_to_corpus', 'train',
            'check_sizes', 'evaluate', 'fill_mask_cmd', 'classify', 'run', 'dropped_counts', 'format_summary',
-           'fields_help', 'check_hub_name', 'main']
+           'fields_help', 'check_hub_name', 'main', 'launch_command']
 
 # %% ../nbs/under_the_hood/04_cli.ipynb #7b47bf72
 def probe(profile:Profile, text:str="This is a great [MASK].", k:int=5, model=None, tokenizer=None)->list:
@@ -61,7 +61,9 @@ def run_record(profile:Profile, engine:str='accelerate', collator:str='token', m
     for k in ('model_name', 'dataset_name'):  # a local path recorded whole, so that a resume from another folder finds it
         if Path(fields[k]).expanduser().exists(): fields[k] = str(Path(fields[k]).expanduser().resolve())
     return {'model': describe_model(profile), 'corpus': corpus_record(profile), 'text_column': profile.text_column,
-            'engine': engine, 'collator': collator, 'masked_only': masked_only, 'processes': int(os.environ.get('WORLD_SIZE', '1')),
+            'engine': engine, 'collator': collator, 'masked_only': masked_only,
+            'masks': 'per sample' if engine == 'accelerate' else 'per batch',  # Accelerate's: seeded by (seed, epoch, row), any number of processes
+            'processes': int(os.environ.get('WORLD_SIZE', '1')),
             'precision': mixed_precision(profile), 'fields': json.loads(json.dumps(fields))}
 
 def read_record(folder)->dict|None:
@@ -82,7 +84,8 @@ def run_folder(resume_from, output_dir)->Path:
 def resume_refused(folder, diffs:list)->ValueError:
     "The refusal of a resume whose command differs from the run's record, naming each difference."
     return ValueError(f"--resume-from: {show_path(Path(folder))} was trained with other settings ({'; '.join(diffs)}); to resume it as recorded, "
-                      "give no settings but --output-dir, --resume-from, --save-steps and --save-total-limit; or pick a new --output-dir")
+                      "give no settings but --output-dir, --resume-from, --save-steps, --save-total-limit and --set for the classifier_* fields or "
+                      "hub_model_id, which change nothing trained; or pick a new --output-dir")
 
 def profile_from_record(r:dict)->Profile:
     "The profile a run was trained with, from its record."
@@ -98,7 +101,7 @@ def record_differences(saved:dict, now:dict)->list:
     if a.get('hash') != b['hash']:
         out.append(f"corpus {a.get('name')} in the run, {b['name']} here" + (' (the same name, other content)' if a.get('name') == b['name'] else ''))
     out += [f"{k} {said(saved.get(k))} in the run, {said(now[k])} here"
-            for k in ('text_column', 'engine', 'collator', 'masked_only', 'processes', 'precision') if saved.get(k) != now.get(k)]
+            for k in ('text_column', 'engine', 'collator', 'masked_only', 'masks', 'processes', 'precision') if saved.get(k) != now.get(k)]
     out += [f"{k}={said(v)} in the run, {k}={said(now['fields'].get(k))} here" for k, v in saved.get('fields', {}).items()
             if k not in RESUMABLE + ('dataset_name', 'text_column') and not k.startswith('classifier_') and v != now['fields'].get(k)]
     return out
@@ -115,13 +118,13 @@ def fit_to_corpus(profile:Profile,
     """`profile` with the sizes the user left unset fitted to the corpus, when it is not the profile's own (whose sizes are the
     course's); `train_all` and `train_tokens` apply to any corpus."""
     from mlm_nbdev.data import load_reviews, load_tokenizer
-    from mlm_nbdev.sources import has_labels, load_corpus
+    from mlm_nbdev.sources import corpus_facts, has_labels
     own = profile.dataset_name != PROFILES[profile.name].dataset_name
     free = lambda k: own and k not in given
     p, fit = profile, {}
     if not own and not (chunks and (train_all or train_tokens)): return p
-    if own and 'test' not in (corpus := load_corpus(p, verbose=False)):
-        n = len(corpus['train'])
+    if own and 'test' not in (facts := corpus_facts(p))['splits']:  # read once, then remembered
+        n = facts['splits']['train']
         if free('downstream_reviews'): fit['downstream_reviews'] = 0
         if free('eval_reviews'): fit['eval_reviews'] = min(p.eval_reviews or PROFILES['offline'].eval_reviews, max(1, n // 10))
         p = dataclasses.replace(p, **fit)
@@ -208,6 +211,8 @@ def train(profile:Profile, output_dir:str|Path,
             history, steps, procs, losses = r['history'], r['steps'], r['processes'], r['losses']
         else:
             from mlm_nbdev.trainer import make_trainer, restore_collator, trainer_history, use_masked_only
+            from mlm_nbdev.training_loop import set_dropout
+            set_dropout(model, profile.dropout)
             t = make_trainer(profile, model, tokenizer, train_ds, eval_set, coll, out, masked_only, push_to_hub, disable_tqdm=not progress,
                              logging_steps=1)  # every step's loss in the log, as the Accelerate loop records them
             with run_lock(out):  # one run per output folder
@@ -360,7 +365,7 @@ def run(profile:Profile, output_dir:str|Path='outputs', progress:bool=True,
         t = lap('downstream', t)
     else:
         summary['downstream'], summary['downstream_skipped'] = None, (
-            f"skipped: the sentiment classifier needs labels, and {describe_data(profile)} has no label column")
+            f"skipped: the classifier needs labels, and {describe_data(profile)} has no label column")
         print(f"Downstream step {summary['downstream_skipped']}")
     summary['stages'].append('downstream')
     summary.update(model_dir=show_path(out.resolve()/'model'), step_seconds=times, wall_seconds=round(time.perf_counter() - t0, 1))
@@ -369,10 +374,9 @@ def run(profile:Profile, output_dir:str|Path='outputs', progress:bool=True,
 
 def dropped_counts(profile:Profile, reviews)->dict:
     "What of the corpus is not in `reviews`' splits: blank lines (of a .txt) and repeated documents; and the documents held out of adaptation."
-    from mlm_nbdev.sources import load_corpus
-    read, p = load_corpus(profile, verbose=False), Path(profile.dataset_name).expanduser()
-    blank = sum(1 for line in p.open(encoding='utf-8') if not line.strip()) if p.is_file() and p.suffix.lower() == '.txt' else 0
-    return {'blank_lines': blank, 'repeated': sum(len(v) for v in read.values()) - sum(len(v) for v in reviews.values()),
+    from mlm_nbdev.sources import corpus_facts
+    facts = corpus_facts(profile)  # what the corpus held once read: remembered
+    return {'blank_lines': facts['blank_lines'], 'repeated': sum(facts['splits'].values()) - sum(len(v) for v in reviews.values()),
             'held_out': len(reviews['test']), 'downstream': len(reviews['downstream']) if 'downstream' in reviews else 0}
 
 def format_summary(s:dict)->str:
@@ -393,7 +397,7 @@ def format_summary(s:dict)->str:
         f"corpus perplexity  {ppl[0]:,.1f} -> {ppl[1]:,.1f} (held-out chunks)",
         "general perplexity " + (f"{gen[0]:,.1f} -> {gen[1]:,.1f}" if gen else "(no WordNet here)"),
         *[f"fill-mask {when:<8} {p['text']} -> {', '.join(p[when])}" for p in s['probes'] for when in ('before', 'after')],
-        (f"sentiment accuracy base {acc['base']['accuracy']:.3f}, adapted {acc['adapted']['accuracy']:.3f} (one seed, {acc['base']['seed']}: lesson 7 compares several)"
+        (f"classifier accuracy base {acc['base']['accuracy']:.3f}, adapted {acc['adapted']['accuracy']:.3f} (one seed, {acc['base']['seed']}: lesson 7 compares several)"
          if acc else f"downstream         {s['downstream_skipped']}"),
         f"model saved to     {s['model_dir']}",
         f"wall time          {s['wall_seconds']:.0f} s (" + ', '.join(f"{k} {v:.0f} s" for k, v in s['step_seconds'].items()) + ")"])
@@ -605,5 +609,24 @@ def _dispatch(args, profile)->int:
         print(f"summary written to {show_path(Path(args.output_dir)/'summary.json')}")
     return 0
 
+# %% ../nbs/under_the_hood/04_cli.ipynb #4c8a67a7
+def launch_command(args:list,              # mlm-nbdev's arguments, e.g. ['train', '--output-dir', 'run']
+                   processes:int=1,        # processes on each machine (on GPU machines: GPUs per machine)
+                   machines:int=1,         # machines
+                   launcher:str='accelerate', # 'accelerate' (GPUs, any number of machines) or 'torchrun' (CPU processes, this machine)
+                  )->list:                 # the command, one argument per item
+    """The command that runs `mlm-nbdev args` in `processes` processes on each of `machines` machines (with the Accelerate engine, `batch_size`
+    stays the batch of all of them). For several machines, `$MACHINE_RANK` and `$MAIN_HOST` are left for the shell that runs it on each."""
+    if processes < 1 or machines < 1: raise ValueError(f"processes={processes} and machines={machines} must both be at least 1")
+    if launcher == 'torchrun':
+        if machines > 1: raise ValueError("launcher='torchrun' here starts processes on this machine; use launcher='accelerate' for several machines")
+        return [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', str(processes), '-m', 'mlm_nbdev.cli', *args]
+    if launcher != 'accelerate': raise ValueError(f"launcher={launcher!r} is not a launcher; pick 'accelerate' or 'torchrun'")
+    cmd = ['accelerate', 'launch', '--num_processes', str(processes * machines), '--num_machines', str(machines)]
+    if processes * machines > 1: cmd.append('--multi_gpu')
+    if machines > 1: cmd += ['--machine_rank', '$MACHINE_RANK', '--main_process_ip', '$MAIN_HOST', '--main_process_port', '29500']
+    return cmd + ['-m', 'mlm_nbdev.cli', *args]
+
+# %% ../nbs/under_the_hood/04_cli.ipynb #6ea98a2c
 # `python -m mlm_nbdev.cli` runs `main`; inside IPython (this notebook) `__name__` is '__main__' too, so skip there
 if __name__ == '__main__' and not hasattr(builtins, '__IPYTHON__'): sys.exit(main())

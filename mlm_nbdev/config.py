@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 __all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'SOURCE_FIELDS', 'POSITIVE', 'AT_LEAST_ZERO', 'PRECISIONS', 'Profile', 'has_gpu',
            'hub_reachable', 'choose_profile', 'profile_value', 'parse_settings', 'check_profile', 'get_profile',
            'profile_args', 'pick_precision', 'mixed_precision', 'cache_dir', 'note_artifact', 'fingerprint',
-           'library_versions', 'show_path', 'quiet', 'replaced', 'column', 'hub_login']
+           'library_versions', 'show_path', 'quiet', 'replaced', 'column', 'column_batches', 'hub_login']
 
 # %% ../nbs/under_the_hood/01_config.ipynb #e83e0176
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class Profile:
     save_steps:int=0                # also write a checkpoint every this many optimizer steps (0: at each epoch's end only)
     save_total_limit:int=2          # keep the newest this many checkpoints (0: keep them all)
     precision:str='auto'            # on a GPU: 'auto' (bf16 from compute capability 8.0, else fp16), 'bf16', 'fp16' or 'no'
+    dropout:float|None=None         # dropout probability while training (none: the model's own; 0: one process or several train alike)
     mlm_probability:float=0.15      # share of tokens the token collator selects
     wwm_probability:float=0.2       # share of words the whole-word collator selects
     eval_reviews:int=0              # offline: reviews held out for evaluation (0: use the Hub's test split)
@@ -127,7 +128,7 @@ def profile_value(name:str,             # a `Profile` field
         return kind(text)
     except ValueError:
         raise ValueError(f"{source} {name}={text!r} is not a valid {getattr(kind, '__name__', kind)}; "
-                         f"write it like {name}={_example(getattr(COURSE, name))}") from None
+                         f"write it like {name}={_example(getattr(COURSE, name)) if name != 'dropout' else 0.1}") from None
 
 def _example(v): return ','.join(map(str, v)) if isinstance(v, tuple) else '12' if v is None else v
 
@@ -158,6 +159,7 @@ def check_profile(p:Profile)->Profile:
     for k in AT_LEAST_ZERO:
         if getattr(p, k) < 0: raise ValueError(f"{k}={getattr(p, k)} must be 0 or more; the course uses {k}={getattr(COURSE, k)}")
     if p.max_steps is not None and p.max_steps < 1: raise ValueError(f"max_steps={p.max_steps} must be at least 1; use none to run every epoch")
+    if p.dropout is not None and not 0 <= p.dropout < 1: raise ValueError(f"dropout={p.dropout} must be at least 0 and below 1; use none for the model's own")
     for k in ('mlm_probability', 'wwm_probability'):
         if not 0 < getattr(p, k) < 1: raise ValueError(f"{k}={getattr(p, k)} must be between 0 and 1; the course uses {getattr(COURSE, k)}")
     return p
@@ -275,6 +277,17 @@ def column(ds,                # a `datasets.Dataset`
           )->list:
     "Column `name` of `ds` as a Python list, read through Arrow (row order and selections kept)."
     return ds.with_format('arrow')[name].to_pylist()
+
+def column_batches(ds,                 # a `datasets.Dataset`
+                   name:str='text',    # the column
+                   size:int=10_000,    # rows per batch
+                  ):                   # yields `pyarrow` arrays
+    "Column `name` of `ds` in batches of `size` rows, as Arrow arrays (row order and selections kept): a whole column is never in memory."
+    import pyarrow as pa
+    arrow = ds.with_format('arrow')
+    for i in range(0, len(ds), size):
+        c = arrow[i:i + size][name]
+        yield c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c
 
 # %% ../nbs/under_the_hood/01_config.ipynb #834cd038
 def hub_login(prompt:bool=False, # without a token, show `notebook_login`'s prompt (it waits until you authorize)

@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
-from .config import Profile, column, get_profile, quiet
-from .sources import (REVIEW_FEATURES, base_checkpoint, corpus_kind, describe_data, has_labels, load_corpus, minilm_dir,
-                               model_kind, packaged_reviews_csv, tokenizer_source)
+from .config import Profile, cache_dir, column, column_batches, fingerprint, get_profile, library_versions, quiet
+from .sources import (REVIEW_FEATURES, base_checkpoint, corpus_identity, corpus_kind, describe_data, has_labels, load_corpus,
+                               minilm_dir, model_kind, module_code, packaged_reviews_csv, tokenizer_source)
 
 # %% auto #0
 __all__ = ['COURSE_PUBLISHED', 'beside_course', 'load_tokenizer', 'build_student', 'load_model', 'count_parameters',
            'check_masked', 'fill_masks', 'fill_mask', 'read_packaged_reviews', 'drop_duplicate_reviews',
-           'split_reviews', 'stratified_split', 'carve_splits', 'load_reviews', 'sample_reviews', 'label_counts',
-           'review_lengths', 'plot_lengths', 'count_markup']
+           'split_reviews', 'stratified_split', 'carve_splits', 'first_copies', 'load_reviews', 'sample_reviews',
+           'label_counts', 'review_lengths', 'plot_lengths', 'count_markup']
 
 # %% ../nbs/lessons/01_data.ipynb #8997a22e
 COURSE_PUBLISHED = {  # Hugging Face course, chapter 7, section 3: DistilBERT adapted to IMDb
@@ -155,7 +155,8 @@ def stratified_split(ds:Dataset, n_test:int, seed:int)->tuple:
     # internal to `datasets` (5.2, the version .ci/constraints.txt pins): the cells below check this split against
     # `train_test_split`'s, so an upstream change fails there, loudly
     from datasets.arrow_dataset import stratified_shuffle_split_generate_indices
-    train, test = next(stratified_shuffle_split_generate_indices(np.asarray(column(ds, 'label')), len(ds) - n_test, n_test,
+    labels = np.concatenate([a.to_numpy(zero_copy_only=False) for a in column_batches(ds, 'label', 100_000)])
+    train, test = next(stratified_shuffle_split_generate_indices(labels, len(ds) - n_test, n_test,
                                                                  rng=np.random.default_rng(seed)))
     return ds.select(train), ds.select(test)
 
@@ -168,21 +169,60 @@ def carve_splits(ds:Dataset, profile:Profile)->DatasetDict:
                                       "pick a smaller eval_reviews or a larger corpus")
     return ds.train_test_split(test_size=n, seed=profile.seed)
 
+def first_copies(ds:Dataset)->np.ndarray:
+    """Rows of `ds` that hold the first copy of their text, in order. Each text is kept as an 8-byte hash (blake2b), read batch
+    by batch: memory grows by 8 bytes a document, not with the text (two distinct texts share a hash with odds of about n²/2⁶⁵)."""
+    import hashlib
+    hashes = [np.frombuffer(b''.join(hashlib.blake2b(str(t).encode(), digest_size=8).digest() for t in a.to_pylist()), '<u8')
+              for a in column_batches(ds)]
+    _, first = np.unique(np.concatenate(hashes) if hashes else np.zeros(0, '<u8'), return_index=True)
+    return np.sort(first)
+
+def _carved(profile:Profile, verbose:bool)->tuple:
+    "(splits, the lines that say what was loaded): the corpus's own, or carved out of it without repeats."
+    import contextlib, io
+    with contextlib.redirect_stdout(said := io.StringIO()): corpus = load_corpus(profile, verbose=True)  # kept, to be said again
+    said = said.getvalue()
+    if 'test' in corpus: return corpus, said + f"Loaded {describe_data(profile)}: " + ', '.join(f"{k} {len(v):,}" for k, v in corpus.items())
+    ds = corpus['train']
+    keep = first_copies(ds)
+    n_dup = len(ds) - len(keep)
+    dsd = carve_splits(ds.select(keep) if n_dup else ds, profile)
+    return dsd, said + (f"Loaded {len(ds):,} documents ({describe_data(profile)}), dropped {n_dup} duplicates; "
+                 + ', '.join(f"{k} {len(v):,}" for k, v in dsd.items()) + " (carved with the profile's seed: no test split there)")
+
+_READ = set()  # the documents folders this process built
+
 def load_reviews(profile:Profile, # which corpus and split sizes
                  verbose:bool=True, # print what was loaded and dropped
                 )->DatasetDict:   # splits with column `text` (and `label` where the corpus has labels)
-    "The profile's corpus shaped like the Hub's IMDb: its own splits, or train and test (and downstream) carved out of it, without repeats."
-    corpus = load_corpus(profile, verbose)
-    if 'test' in corpus:
-        if verbose: print(f"Loaded {describe_data(profile)}: " + ', '.join(f"{k} {len(v):,}" for k, v in corpus.items()))
-        return corpus
-    ds = corpus['train']
-    seen = set(); keep = [i for i, t in enumerate(column(ds)) if not (t in seen or seen.add(t))]
-    n_dup = len(ds) - len(keep)
-    dsd = carve_splits(ds.select(keep) if n_dup else ds, profile)
-    if verbose: print(f"Loaded {len(ds):,} documents ({describe_data(profile)}), dropped {n_dup} duplicates; "
-                      + ', '.join(f"{k} {len(v):,}" for k, v in dsd.items()) + " (carved with the profile's seed: no test split there)")
-    return dsd
+    """The profile's corpus shaped like the Hub's IMDb: its own splits, or train and test (and downstream) carved out of it, without
+    repeats. A local file or folder is read once: its splits are kept on disk, keyed by the corpus's identity (`corpus_identity`),
+    its text column, the split sizes, the seed and this code, so that a later command finds them without reading the corpus."""
+    if corpus_kind(profile) not in ('file', 'folder'):
+        dsd, said = _carved(profile, verbose)
+        if verbose: print(said)
+        return dsd
+    from datasets import load_from_disk
+    from filelock import FileLock
+    import json, shutil, tempfile
+    key = fingerprint(corpus_identity(profile), profile.text_column, profile.eval_reviews, profile.downstream_reviews, profile.seed,
+                      module_code(['config', 'sources', 'data']), library_versions())
+    dest = cache_dir()/'documents'/f'{profile.name}-{key}'
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(dest) + '.lock'):
+        if not dest.exists():
+            dsd, said = _carved(profile, verbose)
+            tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix='.building-'))
+            try:
+                with quiet(): dsd.save_to_disk(str(tmp))  # batch by batch
+                (tmp/'report.json').write_text(json.dumps({'said': said}))
+                os.replace(tmp, dest)
+            finally: shutil.rmtree(tmp, ignore_errors=True)
+            _READ.add(dest)
+        elif verbose and dest not in _READ: print(f"Reusing the documents of {describe_data(profile)} kept when it was read (it is unchanged):")
+    if verbose: print(json.loads((dest/'report.json').read_text())['said'].rstrip())
+    return load_from_disk(str(dest))
 
 # %% ../nbs/lessons/01_data.ipynb #50d31a01
 def sample_reviews(ds:Dataset, n:int=3, seed:int=42)->list:
@@ -193,7 +233,8 @@ def sample_reviews(ds:Dataset, n:int=3, seed:int=42)->list:
 # %% ../nbs/lessons/01_data.ipynb #b6573cd3
 def label_counts(dsd:DatasetDict)->dict:
     "For each split, how many reviews carry each label."
-    return {k: dict(sorted(pd.Series(column(v, 'label')).value_counts().items())) for k, v in dsd.items()}
+    return {k: dict(sorted(pd.Series(np.concatenate([np.zeros(0, np.int64)] + [a.to_numpy(zero_copy_only=False) for a in column_batches(v, 'label', 100_000)]))
+                           .value_counts().items())) for k, v in dsd.items()}
 
 # %% ../nbs/lessons/01_data.ipynb #ce3604fe
 def review_lengths(ds:Dataset, tokenizer, n:int|None=5_000, seed:int=42)->np.ndarray:
@@ -216,5 +257,6 @@ def plot_lengths(lengths:np.ndarray, max_length:int=512, chunk_size:int=128):
 # %% ../nbs/lessons/01_data.ipynb #1f7a804b
 def count_markup(ds:Dataset, tag:str='<br />')->tuple:
     "(occurrences of `tag`, reviews containing it) in `ds`."
-    counts = [t.count(tag) for t in column(ds)]
-    return sum(counts), sum(c > 0 for c in counts)
+    import pyarrow.compute as pc
+    counts = [pc.count_substring(a, tag).to_numpy(zero_copy_only=False) for a in column_batches(ds)]  # batch by batch
+    return int(sum(c.sum() for c in counts)), int(sum((c > 0).sum() for c in counts))

@@ -39,7 +39,7 @@ def build_general_base(profile:Profile, dest, progress:bool=True)->dict:
     train, eval_set = general_chunks(profile, tokenizer, 'train', corpus), general_eval_set(profile, tokenizer, corpus)
     # Pinned, since the base's key leaves them out: full precision, and no checkpoint but the last (deleted below).
     stage = dataclasses.replace(profile, accelerate_lr=profile.general_lr, epochs=1, max_steps=profile.general_steps,
-                                batch_size=profile.general_batch_size, grad_accum_steps=1, save_steps=0, precision='no')
+                                batch_size=profile.general_batch_size, grad_accum_steps=1, save_steps=0, precision='no', dropout=None)
     wwm = WholeWordMaskCollator(tokenizer, profile.wwm_probability, seed=profile.seed)
     r = train_mlm(stage, build_student(profile), tokenizer, train, eval_set, wwm, dest, progress=progress)
     shutil.rmtree(Path(dest)/'checkpoints', ignore_errors=True)

@@ -4,15 +4,16 @@
 
 # %% ../nbs/lessons/02_preprocessing.ipynb #2de203e5
 from __future__ import annotations
-import hashlib, json, os, shutil, tempfile
+import contextlib, gc, hashlib, json, os, shutil, tempfile
 from functools import partial
 from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import Dataset, DatasetDict, load_from_disk
-from .config import Profile, cache_dir, column, fingerprint, library_versions, note_artifact, quiet, show_path
+from .config import Profile, cache_dir, column, column_batches, fingerprint, library_versions, note_artifact, quiet, show_path
 from .data import load_reviews, load_tokenizer, split_reviews, drop_duplicate_reviews, read_packaged_reviews
+from .sources import blank_rows
 
 # %% auto #0
 __all__ = ['tokenize_reviews', 'group_texts_lesson', 'group_texts', 'chunks_key', 'prepare_chunks', 'downsample']
@@ -26,6 +27,7 @@ def _tokenize_batch(batch, tokenizer):
 def tokenize_reviews(ds:Dataset,     # reviews with a `text` column
                      tokenizer,      # a fast tokenizer
                      num_proc:int|None=None, # worker processes for `Dataset.map`
+                     cache_file_name:str|None=None, # write the result to this Arrow file (default: `map`'s choice)
                     )->Dataset:      # input_ids, attention_mask, (token_type_ids,) word_ids
     "Tokenize every review without truncation, keep `word_ids`, drop the original columns."
     if 'text' not in ds.column_names:
@@ -33,12 +35,11 @@ def tokenize_reviews(ds:Dataset,     # reviews with a `text` column
     if not getattr(tokenizer, 'is_fast', False):
         raise ValueError(f"tokenizer={type(tokenizer).__name__} is a slow tokenizer without word_ids; "
                          "load it with AutoTokenizer.from_pretrained(..., use_fast=True)")
-    empty = [i for i, t in enumerate(column(ds)) if t is None or not t.strip()]
-    if empty:
-        raise ValueError(f"ds holds {len(empty)} empty or whitespace-only reviews (rows {empty[:5]}); "
+    if len(empty := blank_rows(ds)):  # found batch by batch
+        raise ValueError(f"ds holds {len(empty)} empty or whitespace-only reviews (rows {empty[:5].tolist()}); "
                          "drop them first, e.g. ds.filter(lambda r: bool(r['text'].strip()))")
-    return ds.map(partial(_tokenize_batch, tokenizer=tokenizer), batched=True,
-                  remove_columns=ds.column_names, num_proc=num_proc)
+    return ds.map(partial(_tokenize_batch, tokenizer=tokenizer), batched=True, remove_columns=ds.column_names,
+                  num_proc=num_proc, cache_file_name=cache_file_name, desc='tokenizing documents')
 
 # %% ../nbs/lessons/02_preprocessing.ipynb #b0d106e5
 def group_texts_lesson(examples:dict,     # a `map` batch of tokenized reviews
@@ -68,15 +69,26 @@ def _batch_spans(lengths, chunk_size, batch_size, pad):
     if not pad: return start, total - rest, np.zeros_like(rest)
     return start, total, np.where(rest > 0, chunk_size - rest, 0)
 
-def _cut(values:pa.ChunkedArray, spans, chunk_size, fill):
+def _cut(values:pa.Array|pa.ChunkedArray, spans, chunk_size, fill):
     "Concatenate the kept span of each batch (padded with `fill`; None: null) and cut it into rows of `chunk_size`."
     pieces = []
     for start, keep, pad in zip(*spans):
-        pieces += values.slice(int(start), int(keep)).chunks
+        piece = values.slice(int(start), int(keep))
+        pieces += piece.chunks if isinstance(piece, pa.ChunkedArray) else [piece]
         if pad: pieces.append(pa.nulls(int(pad), values.type))
     out = pa.concat_arrays(pieces) if pieces else pa.array([], values.type)
     if fill is not None and out.null_count: out = pc.fill_null(out, pa.scalar(fill, out.type))
     return pa.ListArray.from_arrays(pa.array(np.arange(0, len(out) + 1, chunk_size), pa.int32()), out)
+
+def _chunk_batch(table:pa.Table, cols, chunk_size, tail, pad_token_id)->pa.Table:
+    "One `map` batch of tokenized reviews, concatenated and cut into chunks."
+    lengths = pc.list_value_length(table['input_ids']).to_numpy(zero_copy_only=False)
+    spans = _batch_spans(lengths, chunk_size, None, tail == 'pad')  # the batch is one span
+    flat = {c: pc.list_flatten(table[c]).combine_chunks() for c in cols}
+    fills = {'input_ids': pad_token_id, 'word_ids': None}
+    out = {c: _cut(flat[c], spans, chunk_size, fills.get(c, 0)) for c in cols}
+    out['labels'] = _cut(flat['input_ids'], spans, chunk_size, -100)
+    return pa.table(out)
 
 def group_texts(ds:Dataset,           # tokenized reviews (list columns)
                 chunk_size:int=128,   # tokens per chunk
@@ -84,28 +96,49 @@ def group_texts(ds:Dataset,           # tokenized reviews (list columns)
                 tail:str='drop',      # 'drop' the short end of each batch, or 'pad' it
                 pad_token_id:int=0,   # id written at padding positions when `tail='pad'`
                 max_length:int|None=512, # the model's limit, to reject impossible chunk sizes
+                cache_file_name:str|None=None, # write the chunks to this Arrow file (default: `map`'s choice)
                )->Dataset:            # chunks with every list column plus `labels`
-    "Concatenate tokenized reviews per batch and cut them into `chunk_size` chunks, vectorised."
+    """Concatenate tokenized reviews per batch and cut them into `chunk_size` chunks, vectorised: a batched `map` over Arrow tables,
+    so one batch at a time is in memory and the chunks stream to disk when `ds` is on disk."""
     _check_chunk_size(chunk_size, max_length)
     if tail not in ('drop', 'pad'): raise ValueError(f"tail={tail!r} is not an option; pick 'drop' or 'pad'")
-    table = ds.with_format('arrow')[:]
-    cols = [c for c in table.column_names if pa.types.is_list(table.schema.field(c).type) or pa.types.is_large_list(table.schema.field(c).type)]
+    schema = ds.data.schema
+    cols = [c for c in ds.column_names if pa.types.is_list(schema.field(c).type) or pa.types.is_large_list(schema.field(c).type)]
     if 'input_ids' not in cols:
-        raise ValueError(f"ds has columns {table.column_names} but no list column 'input_ids'; tokenize it with tokenize_reviews first")
-    lengths = pc.list_value_length(table['input_ids']).to_numpy(zero_copy_only=False)
-    spans = _batch_spans(lengths, chunk_size, batch_size, tail == 'pad')
-    flat = {c: pc.list_flatten(table[c]) for c in cols}
-    fills = {'input_ids': pad_token_id, 'word_ids': None}
-    out = {c: _cut(flat[c], spans, chunk_size, fills.get(c, 0)) for c in cols}
-    out['labels'] = _cut(flat['input_ids'], spans, chunk_size, -100)
-    # a fingerprint from the inputs spares `Dataset` from hashing the whole table
-    return Dataset(pa.table(out), fingerprint=fingerprint(ds._fingerprint, chunk_size, batch_size, tail, pad_token_id))
+        raise ValueError(f"ds has columns {ds.column_names} but no list column 'input_ids'; tokenize it with tokenize_reviews first")
+    # a fingerprint from the inputs and the code spares `map` from hashing the function, and keys its cache file
+    return ds.with_format('arrow').map(partial(_chunk_batch, cols=cols, chunk_size=chunk_size, tail=tail, pad_token_id=pad_token_id),
+                                       batched=True, batch_size=batch_size, remove_columns=ds.column_names, cache_file_name=cache_file_name,
+                                       new_fingerprint=fingerprint(ds._fingerprint, chunk_size, batch_size, tail, pad_token_id, _chunk_batch, _cut, _batch_spans),
+                                       desc='cutting chunks').with_format(None)
 
 # %% ../nbs/lessons/02_preprocessing.ipynb #cb594510
+_HASHES = {}  # (fingerprint, rows) -> hash: this process's earlier answers (a dataset's fingerprint changes with its content)
+
 def _texts_hash(ds:Dataset)->str:
-    h = hashlib.sha256()
-    for t in column(ds): h.update(t.encode()); h.update(b'\0')
-    return h.hexdigest()
+    "sha256 of the texts' lengths and bytes, read from Arrow's buffers batch by batch: no Python string per text."
+    memo = (ds._fingerprint, len(ds))
+    if memo not in _HASHES: _HASHES[memo] = _hash_texts(ds)
+    return _HASHES[memo]
+
+def _hash_texts(ds:Dataset)->str:
+    lengths, data = hashlib.sha256(), hashlib.sha256()
+    for a in column_batches(ds):
+        a = a.cast(pa.large_string())  # 64-bit offsets, whichever the file holds
+        offsets = np.frombuffer(a.buffers()[1], np.int64)[a.offset:a.offset + len(a) + 1]
+        lengths.update(np.diff(offsets).tobytes())
+        if len(a): data.update(memoryview(a.buffers()[2])[offsets[0]:offsets[-1]])
+    return lengths.hexdigest() + data.hexdigest()
+
+def _large(ds:Dataset, min_bytes:int=32 << 20)->bool:
+    "Whether `ds` holds `min_bytes` of text or more: enough to show progress, and to pay for worker processes on 4 cores or more."
+    return sum(pc.sum(pc.binary_length(a)).as_py() or 0 for a in column_batches(ds)) >= min_bytes
+
+def _workers(large:bool)->int|None:
+    """Processes to tokenize with: one per core (up to 8) for a large corpus on 4 cores or more; else None, this process, whose
+    tokenizer already runs on every core (on 2 cores, measured: no faster with 2 processes, and a worker's memory more)."""
+    cores = os.cpu_count() or 1
+    return min(cores, 8) if large and cores >= 4 else None
 
 def chunks_key(profile:Profile, tokenizer, reviews:DatasetDict, splits:list, tail:str='drop')->str:
     "Hash of everything that determines the chunked datasets."
@@ -114,8 +147,8 @@ def chunks_key(profile:Profile, tokenizer, reviews:DatasetDict, splits:list, tai
     vocab = hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()
     texts = {s: _texts_hash(reviews[s]) for s in splits}
     from mlm_nbdev import preprocessing as lib  # the library's code, so every notebook and process computes one key
-    return fingerprint(profile.chunk_size, tail, vocab, texts, library_versions(), lib._tokenize_batch,
-                       lib.tokenize_reviews, lib._batch_spans, lib._cut, lib.group_texts, lib.prepare_chunks)
+    return fingerprint(profile.chunk_size, tail, vocab, texts, library_versions(), lib._tokenize_batch, lib.tokenize_reviews,
+                       lib._batch_spans, lib._cut, lib._chunk_batch, lib.group_texts, lib.prepare_chunks)
 
 def prepare_chunks(profile:Profile,      # gives the data, tokenizer and chunk size
                    tokenizer=None,       # the profile's tokenizer (loaded if None)
@@ -136,24 +169,39 @@ def prepare_chunks(profile:Profile,      # gives the data, tokenizer and chunk s
         if not dest.exists():
             if verbose: print(f"Building chunks in {show_path(dest)}")
             out, report = DatasetDict(), {}
-            for s in splits:
-                tokenized = tokenize_reviews(reviews[s], tokenizer)
-                out[s] = group_texts(tokenized, profile.chunk_size, max_length=tokenizer.model_max_length)
-                tokens = int(sum(pc.list_value_length(tokenized.with_format('arrow')[:]['input_ids']).to_numpy()))
-                report[s] = {'reviews': len(reviews[s]), 'tokens': tokens, 'chunks': len(out[s]),
-                             'tail_tokens_dropped': tokens - len(out[s]) * profile.chunk_size}
             tmp = Path(tempfile.mkdtemp(dir=root, prefix='.building-'))
+            work = tmp/'work'; work.mkdir()  # the tokenized documents and unsaved chunks, on disk, removed once saved
+            env = os.environ.get('TOKENIZERS_PARALLELISM')
             try:
-                out.save_to_disk(str(tmp))
+                for s in splits:
+                    large = _large(reviews[s])  # a progress bar in documents a second, and maybe worker processes
+                    procs = _workers(large)
+                    if procs:  # the processes share the cores, not the tokenizer's threads; they copy less of this one's memory
+                        os.environ['TOKENIZERS_PARALLELISM'] = 'false'; gc.collect(); gc.freeze()
+                    try:
+                        with (contextlib.nullcontext() if large and verbose else quiet()):
+                            tokenized = tokenize_reviews(reviews[s], tokenizer, num_proc=procs, cache_file_name=str(work/f'{s}-tokens.arrow'))
+                            out[s] = group_texts(tokenized, profile.chunk_size, max_length=tokenizer.model_max_length,
+                                                 cache_file_name=str(work/f'{s}-chunks.arrow'))
+                    finally: gc.unfreeze()
+                    tokens = int(pc.sum(pc.list_value_length(tokenized.data.column('input_ids'))).as_py() or 0)  # Arrow's offsets
+                    report[s] = {'documents': len(reviews[s]), 'tokens': tokens, 'chunks': len(out[s]),
+                                 'tail_tokens_dropped': tokens - len(out[s]) * profile.chunk_size}
+                with quiet(): out.save_to_disk(str(tmp))
+                del out, tokenized
+                shutil.rmtree(work)
                 (tmp/'report.json').write_text(json.dumps(report, indent=1))
                 os.replace(tmp, dest)
-            finally: shutil.rmtree(tmp, ignore_errors=True)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+                if env is None: os.environ.pop('TOKENIZERS_PARALLELISM', None)
+                else: os.environ['TOKENIZERS_PARALLELISM'] = env
         elif verbose: print(f"Reusing cached chunks from {show_path(dest)}")
     note_artifact('chunks', dest.name)
     dsd = load_from_disk(str(dest))
     if verbose:
         report = json.loads((dest/'report.json').read_text())
-        print('; '.join(f"{s}: {r['chunks']:,} chunks from {r['reviews']:,} reviews "
+        print('; '.join(f"{s}: {r['chunks']:,} chunks from {r['documents']:,} documents "
                         f"({r['tail_tokens_dropped']:,} of {r['tokens']:,} tokens dropped as batch tails)" for s, r in report.items()))
     return dsd
 

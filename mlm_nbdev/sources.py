@@ -6,9 +6,12 @@
 from __future__ import annotations
 import ast, dataclasses, hashlib, importlib.metadata, importlib.util, json, os, shutil, subprocess, sys, tempfile
 from pathlib import Path
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
-from .config import OFFLINE, Profile, cache_dir, column, fingerprint, library_versions, note_artifact, profile_args, quiet, show_path
+from .config import OFFLINE, Profile, cache_dir, column, column_batches, fingerprint, library_versions, note_artifact, profile_args, quiet, show_path
 
 # %% auto #0
 __all__ = ['OFFLINE_MODEL', 'OFFLINE_DATA', 'REVIEW_FEATURES', 'SYSTEM_WORDNET', 'WORDNET_FILES', 'BASE_CODE', 'BASE_FIELDS',
@@ -16,7 +19,8 @@ __all__ = ['OFFLINE_MODEL', 'OFFLINE_DATA', 'REVIEW_FEATURES', 'SYSTEM_WORDNET',
            'wordnet_source', 'has_wordnet', 'describe_wordnet', 'wordnet_segments', 'wordnet_folder', 'general_corpus',
            'model_kind', 'check_model', 'tokenizer_source', 'describe_model', 'code_sources', 'base_key',
            'offline_base_dir', 'run_command', 'base_checkpoint', 'corpus_kind', 'describe_data', 'has_labels',
-           'load_corpus', 'module_code', 'corpus_identity', 'run_key', 'run_dir', 'artifact_code']
+           'blank_rows', 'load_corpus', 'module_code', 'corpus_identity', 'corpus_facts', 'run_key', 'run_dir',
+           'artifact_code']
 
 # %% ../nbs/under_the_hood/02_sources.ipynb #10e21fe1
 OFFLINE_MODEL, OFFLINE_DATA = 'minilm-student', 'movie-reviews'
@@ -144,10 +148,10 @@ def describe_model(profile:Profile)->str:
 BASE_CODE = {  # module -> the functions and classes whose source decides the offline base's weights
     'sources': ['wordnet_segments', 'general_corpus'],
     'data': ['build_student'],
-    'preprocessing': ['tokenize_reviews', '_tokenize_batch', 'group_texts', '_batch_spans', '_cut'],
+    'preprocessing': ['tokenize_reviews', '_tokenize_batch', 'group_texts', '_chunk_batch', '_batch_spans', '_cut'],
     'collators': ['WholeWordMaskCollator', '_generator', '_as_arrays', 'mask_words', '_call', 'restarted', 'mask_once'],
     'trainer': ['mlm_parts', 'masked_lm_loss', 'last_layer_at', '_attend_at', '_all_but_last', '_masked_forward'],
-    'training_loop': ['train_mlm', 'EpochSampler', 'process_collator', 'RunState'],
+    'training_loop': ['train_mlm', 'EpochSampler', 'Indexed', 'sample_masks', 'set_dropout', 'RunState'],
     'general': ['general_chunks', 'general_eval_set', 'build_general_base', 'save_fallback_base', 'build_base'],
 }
 BASE_FIELDS = {  # the profile fields that decide the offline base's weights, keyed by base_key
@@ -253,12 +257,20 @@ def describe_data(profile:Profile)->str:
     if kind == 'packaged': return 'IMDb train split, from the movie-reviews package'
     return profile.dataset_name if kind == 'hub' else f"local corpus {Path(profile.dataset_name).name}"
 
-def _check_utf8(path:Path):
-    "Fail, naming the byte and the fix, unless the text file at `path` is UTF-8."
-    data = path.read_bytes()
-    try: data.decode('utf-8')
-    except UnicodeDecodeError as e:
-        raise ValueError(f"--data {path} is not UTF-8 text (byte {data[e.start]:#04x} at position {e.start:,}); save it as UTF-8") from None
+def _check_utf8(path:Path, block:int=1 << 24):
+    "Fail, naming the byte and the fix, unless the text file at `path` is UTF-8; read in blocks of `block` bytes, never whole."
+    import codecs
+    decoder, done = codecs.getincrementaldecoder('utf-8')(), 0
+    with open(path, 'rb') as f:
+        for data in iter(lambda: f.read(block), b''):
+            pending = len(decoder.getstate()[0])  # bytes of a character cut by the last block
+            try: decoder.decode(data)
+            except UnicodeDecodeError as e:
+                at = done - pending + e.start
+                raise ValueError(f"--data {path} is not UTF-8 text (byte {e.object[e.start]:#04x} at position {at:,}); save it as UTF-8") from None
+            done += len(data)
+        try: decoder.decode(b'', final=True)
+        except UnicodeDecodeError: raise ValueError(f"--data {path} is not UTF-8 text (it ends inside a character); save it as UTF-8") from None
 
 def _read_corpus(profile:Profile, kind:str)->DatasetDict:
     from datasets import load_dataset
@@ -268,6 +280,7 @@ def _read_corpus(profile:Profile, kind:str)->DatasetDict:
         return DatasetDict(train=Dataset.from_pandas(df, features=REVIEW_FEATURES, preserve_index=False))
     if kind == 'file':
         p = Path(profile.dataset_name).expanduser()
+        if p.stat().st_size == 0: raise ValueError(f"--data {profile.dataset_name} is empty (0 bytes); put the corpus's documents in it")
         if p.suffix.lower() != '.parquet': _check_utf8(p)
         try: return load_dataset(CORPUS_FILES[p.suffix.lower()], data_files={'train': str(p)})
         except Exception as e:  # an empty file, or one its type's reader cannot parse
@@ -281,13 +294,14 @@ def _labels(ds:Dataset, verbose:bool)->Dataset:
     "Keep `label` when it is a ClassLabel or integers; map strings to integers (said in one line); drop it otherwise."
     f = ds.features.get('label')
     if f is None or isinstance(f, ClassLabel): return ds
-    if isinstance(f, Value) and f.dtype.startswith('int'):  # a ClassLabel, so that splits can be stratified by it
-        n = max(ds['label']) + 1
-        if min(ds['label']) >= 0 and n > 1:
+    values = lambda: set().union(*(pc.unique(a).to_pylist() for a in column_batches(ds, 'label'))) - {None}  # batch by batch: labels are few
+    if isinstance(f, Value) and f.dtype.startswith('int') and (values := values()):  # a ClassLabel, so that splits can be stratified by it
+        n = max(values) + 1
+        if min(values) >= 0 and n > 1:
             with quiet(): return ds.cast_column('label', ClassLabel(num_classes=n))
         return ds
     if isinstance(f, Value) and f.dtype in ('string', 'large_string'):
-        names = sorted(set(ds['label']))
+        names = sorted(values())
         if verbose: print("String labels mapped to integers: " + ', '.join(f"{n!r} -> {i}" for i, n in enumerate(names)))
         with quiet(): return ds.cast_column('label', ClassLabel(names=names))
     if verbose: print(f"Column 'label' holds {f}, not integers or names, so it is not used as a label")
@@ -296,7 +310,16 @@ def _labels(ds:Dataset, verbose:bool)->Dataset:
 def has_labels(dsd:DatasetDict)->bool:
     "Whether the corpus carries sentiment labels (integers or a ClassLabel) in its training split."
     ds = dsd['train']
-    return 'label' in ds.column_names and any(l >= 0 for l in ds['label'])
+    return 'label' in ds.column_names and any((m := pc.max(a).as_py()) is not None and m >= 0 for a in column_batches(ds, 'label'))
+
+def blank_rows(ds:Dataset)->np.ndarray: # row numbers
+    "Rows of `ds` whose text is missing or only whitespace, found batch by batch in Arrow."
+    out, i = [np.zeros(0, np.int64)], 0
+    for a in column_batches(ds):
+        if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)): a = pc.cast(a, pa.string())  # numbers: as text
+        blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(a)), 0), True)
+        out.append(np.flatnonzero(blank.to_numpy(zero_copy_only=False)) + i); i += len(a)
+    return np.concatenate(out)
 
 def load_corpus(profile:Profile,
                 verbose:bool=True, # say what was read and dropped
@@ -311,15 +334,16 @@ def load_corpus(profile:Profile,
             raise ValueError(f"--text-column {col} is not a column of --data {profile.dataset_name}; pick one of {', '.join(ds.column_names)}")
         ds = ds.select_columns([c for c in (col, 'label') if c in ds.column_names and not (c == 'label' and col == 'label')])
         if col != 'text': ds = ds.rename_column(col, 'text')
-        texts = column(ds)
-        empty = [i for i, t in enumerate(texts) if t is None or not str(t).strip()]
-        if empty and kind == 'file' and profile.dataset_name.lower().endswith('.txt'):
-            drop = set(empty); ds = ds.select([i for i in range(len(ds)) if i not in drop])
-            if verbose: print(f"Dropped {len(empty):,} blank lines of {Path(profile.dataset_name).name} (one document per line)")
-        elif empty:
-            raise ValueError(f"--data {profile.dataset_name} holds {len(empty):,} empty documents in split '{split}' (rows {empty[:5]}); "
+        empty, n = blank_rows(ds), len(ds)
+        if len(empty) and kind == 'file' and profile.dataset_name.lower().endswith('.txt'):
+            ds = ds.select(np.setdiff1d(np.arange(n), empty))
+            if verbose and len(ds): print(f"Dropped {len(empty):,} blank lines of {Path(profile.dataset_name).name} (one document per line)")
+        elif len(empty):
+            raise ValueError(f"--data {profile.dataset_name} holds {len(empty):,} empty documents in split '{split}' (rows {empty[:5].tolist()}); "
                              "drop them from the file first")
-        if len(ds) == 0: raise ValueError(f"--data {profile.dataset_name} holds no documents in split '{split}'; pass a corpus with text")
+        if len(ds) == 0:
+            raise ValueError(f"--data {profile.dataset_name} is empty: its {n:,} lines are blank; put the corpus's documents in it" if n else
+                             f"--data {profile.dataset_name} holds no documents in split '{split}'; pass a corpus with text")
         out[split] = _labels(ds, verbose and split == next(iter(dsd)))
     if 'train' not in out: raise ValueError(f"--data {profile.dataset_name} has splits {list(out)} but no 'train'; name the training split train")
     return out
@@ -348,7 +372,8 @@ def _file_hash(p:Path)->str:
         with open(p, 'rb') as f:
             if st.st_size <= 64 * block:
                 for b in iter(lambda: f.read(block), b''): h.update(b)
-            else:
+            else:  # sampled: the modification time too, so that an edit between the blocks is not missed
+                h.update(str(st.st_mtime_ns).encode())
                 for i in range(16): f.seek(i * (st.st_size - block) // 15); h.update(f.read(block))
         _IDS[memo] = h.hexdigest()[:16]
     return _IDS[memo]
@@ -361,6 +386,22 @@ def corpus_identity(profile:Profile)->str:
     p = packaged_reviews_csv() if kind == 'packaged' else Path(profile.dataset_name).expanduser()
     files = sorted(f for f in p.rglob('*') if f.is_file() and '.git' not in f.parts) if p.is_dir() else [p]
     return fingerprint({str(f.relative_to(p)) if p.is_dir() else f.name: _file_hash(f) for f in files})
+
+def corpus_facts(profile:Profile)->dict:
+    """What `load_corpus` finds in the profile's corpus: documents per split, blank lines dropped (of a `.txt`) and whether it
+    has labels. Remembered per corpus identity and text column, so a later command reads nothing (a Hub corpus is read each time)."""
+    kind = corpus_kind(profile)
+    f = None if kind == 'hub' else cache_dir()/'corpora'/f"{fingerprint(corpus_identity(profile), profile.text_column, module_code(['config', 'sources']))}.json"
+    if f is not None and f.is_file(): return json.loads(f.read_text())
+    dsd, p = load_corpus(profile, verbose=False), Path(profile.dataset_name).expanduser()
+    blank = 0
+    if kind == 'file' and p.suffix.lower() == '.txt':
+        with open(p, 'rb') as fh: blank = sum(1 for line in fh if not line.strip())
+    facts = {'splits': {k: len(v) for k, v in dsd.items()}, 'blank_lines': blank, 'labels': has_labels(dsd)}
+    if f is not None:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        tmp = f.with_name(f.name + f'.{os.getpid()}.partial'); tmp.write_text(json.dumps(facts)); os.replace(tmp, f)
+    return facts
 
 def run_key(profile:Profile,
             pkg:Path|None=None, # the package folder whose training code is keyed (default: this one's)

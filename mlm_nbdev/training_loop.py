@@ -21,8 +21,8 @@ from .trainer import (check_training, checkpoint_delay, evaluate_mlm, hub_status
                                run_lock, use_masked_only)
 
 # %% auto #0
-__all__ = ['lesson_data', 'EpochSampler', 'RunState', 'process_collator', 'card_title', 'model_card', 'save_model',
-           'save_checkpoint', 'push_folder', 'train_mlm']
+__all__ = ['lesson_data', 'EpochSampler', 'RunState', 'Indexed', 'sample_masks', 'set_dropout', 'card_title', 'model_card',
+           'save_model', 'save_checkpoint', 'push_folder', 'train_mlm']
 
 # %% ../nbs/lessons/05_accelerate.ipynb #ea86820a
 def lesson_data(profile:Profile, tokenizer,
@@ -62,14 +62,38 @@ class RunState:
     def state_dict(self): return asdict(self)
     def load_state_dict(self, d): self.__dict__.update(d)
 
-def process_collator(collator, process_index:int):
-    "A restarted copy of `collator`, with a seed of its own for this process (process 0 keeps it)."
-    c = restarted(collator)
-    inner = c.collator if isinstance(c, DropKeys) else c
-    if process_index and inner.seed is not None:
-        inner.seed = inner.seed + 1_000 * process_index
-        if hasattr(inner, 'reset'): inner.reset()
-    return c
+class Indexed(torch.utils.data.Dataset):
+    "`ds`, each example carrying its row number as `_index`: what `sample_masks` seeds with."
+    def __init__(self, ds): self.ds = ds
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i): return {**self.ds[i], '_index': int(i)}
+
+def sample_masks(collator,      # a masking collator: ours, or transformers' token collator
+                 features:list, # examples from `Indexed`
+                 seed:int,      # the run's seed
+                 epoch:int,     # the epoch they are drawn in
+                )->dict:        # the batch, as `collator` makes it
+    """Mask each example with `collator`'s generator seeded by (seed, epoch, its row number): the masks depend on the sample and
+    the epoch only, so one process or several, and a resumed run, draw the same ones."""
+    inner = collator.collator if isinstance(collator, DropKeys) else collator
+    rows = []
+    for f in features:
+        f = dict(f); state = np.random.SeedSequence([seed, epoch, f.pop('_index')])
+        if isinstance(inner, WholeWordMaskCollator): inner.rng = np.random.default_rng(state)
+        else:  # transformers' collator: a torch (or NumPy) generator, marked as this process's own
+            inner.generator = inner.get_generator(int(state.generate_state(1, np.uint64)[0] >> 1), getattr(inner, 'return_tensors', 'pt'))
+            inner._generator_pid = os.getpid()
+        rows.append(collator([f]))
+    n, pad = max(r['input_ids'].shape[1] for r in rows), inner.tokenizer.pad_token_id
+    fill = {'input_ids': pad, 'labels': -100}  # rows of unequal length: padded as a batch would be
+    return {k: torch.cat([torch.nn.functional.pad(torch.as_tensor(r[k]), (0, n - r[k].shape[1]), value=fill.get(k, 0)) for r in rows])
+            for k in rows[0]}
+
+def set_dropout(model, p:float|None)->None:
+    "Set every dropout layer of `model` to probability `p` (None: leave the model's own)."
+    if p is None: return
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout): m.p = p
 
 # %% ../nbs/lessons/05_accelerate.ipynb #10e6efd5
 def card_title(profile:Profile)->str:
@@ -164,6 +188,7 @@ def train_mlm(profile:Profile, model, tokenizer, train_dataset, eval_dataset, co
               max_steps:int|None=None,        # stop after this many steps (default: the profile's)
               grad_accum_steps:int|None=None, # batches per optimizer step (default: the profile's)
               masked_only:bool=True,          # loss at masked positions only (same loss, faster)
+              masks:str='sample',             # 'sample': seeded by (seed, epoch, row); 'batch': the collator's generator in batch order, as the plain loop
               resume_from=None,               # 'latest' (the newest complete one) or a folder
               stop_after:int|None=None,       # save a checkpoint after this many steps and stop
               save_steps:int|None=None,       # a checkpoint every this many steps too (0: none)
@@ -176,7 +201,7 @@ def train_mlm(profile:Profile, model, tokenizer, train_dataset, eval_dataset, co
              )->dict:
     "Fine-tune `model` with masked language modelling in a loop run by Accelerate: the run's figures."
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from accelerate.utils import DataLoaderConfiguration, set_seed
     from tqdm.auto import tqdm
     lr = profile.accelerate_lr if learning_rate is None else learning_rate
     epochs = profile.epochs if epochs is None else epochs
@@ -190,15 +215,28 @@ def train_mlm(profile:Profile, model, tokenizer, train_dataset, eval_dataset, co
     resume = resolve_resume(resume_from, output_dir)
     if len(train_dataset) == 0:
         raise ValueError("train_dataset has 0 examples; pass the training chunks")
+    if masks not in ('sample', 'batch'): raise ValueError(f"masks={masks!r} is not an option; pick 'sample' or 'batch'")
     with run_lock(output_dir):  # one run per output folder
         acc = accelerator or Accelerator(cpu=not torch.cuda.is_available(),
                                          mixed_precision=mixed_precision(profile),
-                                         gradient_accumulation_steps=ga)
+                                         gradient_accumulation_steps=ga,
+                                         dataloader_config=DataLoaderConfiguration(split_batches=True))  # batch_size: all processes' batch
+        for name, b in (('batch_size', profile.batch_size), ('eval_batch_size', eval_batch_size or profile.batch_size)):
+            if acc.split_batches and b % acc.num_processes:
+                raise ValueError(f"{name}={b} does not split among {acc.num_processes} processes; pick a multiple of {acc.num_processes}")
+        b, r = profile.batch_size // acc.num_processes, len(train_dataset) % profile.batch_size  # a process's rows; the last batch's
+        if acc.split_batches and acc.num_processes > 1 and 0 < r <= b * (acc.num_processes - 1):
+            raise ValueError(f"train_size={len(train_dataset):,} leaves a last batch of {r} chunks, too few for {acc.num_processes} processes to "
+                             f"share (each takes {b}); pick a train_size that is a multiple of batch_size={profile.batch_size}, or one that leaves "
+                             f"at least {b * (acc.num_processes - 1) + 1} over")
+        if masks == 'batch' and acc.num_processes > 1:
+            raise ValueError(f"masks='batch' draws from one generator in batch order, which {acc.num_processes} processes cannot share; use masks='sample'")
         set_seed(profile.seed)  # dropout (a resumed run restores the generators from its checkpoint)
+        set_dropout(model, profile.dropout)
         out, t0 = Path(output_dir), time.perf_counter()
-        collator = process_collator(collator, acc.process_index)
+        collator = restarted(collator)  # this run's own copy, drawing from its seed again
         sampler = EpochSampler(len(train_dataset), profile.seed)
-        train_dl = DataLoader(train_dataset, batch_size=profile.batch_size, sampler=sampler,
+        train_dl = DataLoader(Indexed(train_dataset), batch_size=profile.batch_size, sampler=sampler,
                               collate_fn=list,  # the examples as they are: masked in the loop
                               generator=torch.Generator().manual_seed(profile.seed))
         eval_dl = DataLoader(eval_dataset, batch_size=eval_batch_size or profile.batch_size,
@@ -210,7 +248,7 @@ def train_mlm(profile:Profile, model, tokenizer, train_dataset, eval_dataset, co
         total = min(epochs * per_epoch, max_steps or epochs * per_epoch)
         scheduler = get_scheduler('linear', optimizer, num_warmup_steps=0, num_training_steps=total)
         state = RunState()
-        acc.register_for_checkpointing(scheduler, state, CollatorState(collator))
+        acc.register_for_checkpointing(scheduler, state, *([CollatorState(collator)] if masks == 'batch' else []))  # 'sample': nothing to keep
         if resume is not None: acc.load_state(str(resume))
         elif eval_before: state.history.append({'epoch': 0, **evaluate_mlm(model, eval_dl, acc)})
         def finish(**extra):
@@ -225,9 +263,17 @@ def train_mlm(profile:Profile, model, tokenizer, train_dataset, eval_dataset, co
             model.train()
             step_loss = 0.0
             for features in (acc.skip_first_batches(train_dl, state.batch) if state.batch else train_dl):
-                batch = {k: v.to(acc.device) for k, v in collator(features).items()}
+                batch = (sample_masks(collator, features, profile.seed, state.epoch) if masks == 'sample'
+                         else collator([{k: v for k, v in f.items() if k != '_index'} for f in features]))
+                if acc.split_batches and acc.num_processes > 1 and (state.batch + 1) * profile.batch_size > len(train_dataset):
+                    # the last, short batch: Accelerate fills it up with the epoch's first examples; they train nothing here
+                    batch['labels'][max(0, min(b, len(train_dataset) - state.batch * profile.batch_size - acc.process_index * b)):] = -100
+                batch = {k: v.to(acc.device) for k, v in batch.items()}
                 with acc.accumulate(model):
-                    loss = model(**batch).loss
+                    loss = model(**batch).loss  # the mean over this process's masked tokens
+                    if acc.num_processes > 1:  # weighted, so that the processes' mean is the mean over all their masked tokens
+                        n = (batch['labels'] != -100).sum()
+                        loss = loss * n * acc.num_processes / acc.reduce(n.clone(), 'sum').clamp(min=1)
                     acc.backward(loss)
                     optimizer.step(); optimizer.zero_grad()
                     if acc.sync_gradients: scheduler.step()
