@@ -159,7 +159,7 @@ KEPT = Path(__file__).parent/'scale.json'
 def tables(kept:dict)->str:
     "Each label's table, then what the after side shows against the targets."
     out = []
-    for label, k in kept.items():
+    for label, k in sorted(kept.items(), key=lambda kv: kv[0] != 'before'):  # before, then after
         out += [f"**{label}** ({k['commit']}, {k['date']}, {k['cpus']} CPU cores):", '', table(k['rows']), '']
     if 'after' in kept:
         rows = {(r['layout'], r['MB']): r for r in kept['after']['rows']}
