@@ -174,7 +174,7 @@ def train(profile:Profile, output_dir:str|Path,
           push_to_hub:bool=False,      # upload to `profile.hub_model_id` when the Hub and a token allow
           resume_from=None,            # 'latest' (the newest complete checkpoint in `output_dir`) or a checkpoint folder
           model=None, tokenizer=None, progress:bool=True,
-          reviews=None,                # the profile's reviews, if already loaded
+          reviews=None,                # the profile's reviews, if already loaded (and their chunks reported: `run`)
          )->dict:
     """Fine-tune the profile's base model on its corpus; saves the model, its tokenizer and `run.json` (what it was trained on,
     then its results) to `output_dir`. A resume must match the run's record, and a finished run resumed trains nothing."""
@@ -193,9 +193,10 @@ def train(profile:Profile, output_dir:str|Path,
             return {**saved, 'resumed': 'finished'}
     resume = resolve_resume(resume_from, out, verbose=False)  # a resume with nothing to resume from fails here, before any work
     tokenizer = tokenizer or load_tokenizer(profile)
-    reviews = reviews if reviews is not None else load_reviews(profile, verbose=_is_main())
+    report = _is_main() and reviews is None  # `run` has reported the documents and chunks
+    reviews = reviews if reviews is not None else load_reviews(profile, verbose=report)
     check_sizes(profile, reviews, prepare(profile, reviews, tokenizer, verbose=False))  # every size, before any work
-    train_ds, eval_set, coll = lesson_data(profile, tokenizer, collator, verbose=_is_main(), reviews=reviews)
+    train_ds, eval_set, coll = lesson_data(profile, tokenizer, collator, verbose=report, reviews=reviews)
     model = model or load_model(profile)
     resumed_from = None if resume is None else f"{resume.name} (step {checkpoint_step(resume)})"  # read now: rotation may delete it
     if resume is not None and _is_main():
@@ -389,7 +390,7 @@ def format_summary(s:dict)->str:
             f" ({s['dropped']['repeated']:,} repeated and {s['dropped']['blank_lines']:,} blank lines dropped; adaptation trains on the train split's)"
             if 'dropped' in s else ''),
         "chunks             " + ', '.join(f"{k} {v:,}" for k, v in s['chunks'].items())
-        + (f" (trained on {s['sizes']['train']:,}, {s['sizes']['train'] * s['sizes']['chunk']:,} tokens per epoch; evaluated on {s['sizes']['test']:,} others: "
+        + (f" (trained on {s['sizes']['train']:,}, {s['sizes']['train'] * s['sizes']['chunk']:,} tokens per epoch; evaluated on {s['sizes']['test']:,} {'other' if s['sizes']['test'] == 1 else 'others'}: "
            "both drawn from the train split's, as the course does)"
            if 'sizes' in s else ''),
         f"training           {s['training']['steps']} steps ({s['training']['engine']}, {s['training']['processes']} process(es)"

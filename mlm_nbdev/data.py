@@ -178,7 +178,7 @@ def first_copies(ds:Dataset)->np.ndarray:
     _, first = np.unique(np.concatenate(hashes) if hashes else np.zeros(0, '<u8'), return_index=True)
     return np.sort(first)
 
-def _carved(profile:Profile, verbose:bool)->tuple:
+def _carved(profile:Profile)->tuple:
     "(splits, the lines that say what was loaded): the corpus's own, or carved out of it without repeats."
     import contextlib, io
     with contextlib.redirect_stdout(said := io.StringIO()): corpus = load_corpus(profile, verbose=True)  # kept, to be said again
@@ -200,7 +200,7 @@ def load_reviews(profile:Profile, # which corpus and split sizes
     repeats. A local file or folder is read once: its splits are kept on disk, keyed by the corpus's identity (`corpus_identity`),
     its text column, the split sizes, the seed and this code, so that a later command finds them without reading the corpus."""
     if corpus_kind(profile) not in ('file', 'folder'):
-        dsd, said = _carved(profile, verbose)
+        dsd, said = _carved(profile)
         if verbose: print(said)
         return dsd
     from datasets import load_from_disk
@@ -212,7 +212,7 @@ def load_reviews(profile:Profile, # which corpus and split sizes
     dest.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(dest) + '.lock'):
         if not dest.exists():
-            dsd, said = _carved(profile, verbose)
+            dsd, said = _carved(profile)
             tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix='.building-'))
             try:
                 with quiet(): dsd.save_to_disk(str(tmp))  # batch by batch

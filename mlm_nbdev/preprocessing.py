@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from datasets import Dataset, DatasetDict, load_from_disk
 from .config import Profile, cache_dir, column, column_batches, fingerprint, library_versions, note_artifact, quiet, show_path
 from .data import load_reviews, load_tokenizer, split_reviews, drop_duplicate_reviews, read_packaged_reviews
-from .sources import blank_rows
+from .sources import blank_rows, corpus_facts, corpus_kind, describe_data
 
 # %% auto #0
 __all__ = ['tokenize_reviews', 'group_texts_lesson', 'group_texts', 'chunks_key', 'prepare_chunks', 'downsample']
@@ -150,6 +150,15 @@ def chunks_key(profile:Profile, tokenizer, reviews:DatasetDict, splits:list, tai
     return fingerprint(profile.chunk_size, tail, vocab, texts, library_versions(), lib._tokenize_batch, lib.tokenize_reviews,
                        lib._batch_spans, lib._cut, lib._chunk_batch, lib.group_texts, lib.prepare_chunks)
 
+def _no_chunk(profile:Profile, split:str, documents:int, tokens:int)->str:
+    "The refusal for a split too small to make one chunk (an empty split cannot be saved, nor trained on)."
+    held = f"its {documents:,} documents hold {tokens:,} tokens" if documents != 1 else f"its one document holds {tokens:,} tokens"
+    fix = f"give a corpus with more text: every split needs {profile.chunk_size} tokens or more"
+    if split == 'test' and corpus_kind(profile) != 'hub' and 'test' not in corpus_facts(profile)['splits']:  # a test split carved from the corpus
+        need = -(-profile.chunk_size * max(documents, 1) // max(tokens, 1)) + 1  # documents of this length that make a chunk, and one for luck
+        fix += f", or hold out more of its documents for the test split, e.g. --set eval_reviews={need}"
+    return f"the {split} split of {describe_data(profile)} makes no chunk of {profile.chunk_size} tokens ({held}); {fix}"
+
 def prepare_chunks(profile:Profile,      # gives the data, tokenizer and chunk size
                    tokenizer=None,       # the profile's tokenizer (loaded if None)
                    reviews:DatasetDict|None=None, # the profile's reviews (loaded if None)
@@ -185,6 +194,7 @@ def prepare_chunks(profile:Profile,      # gives the data, tokenizer and chunk s
                                                  cache_file_name=str(work/f'{s}-chunks.arrow'))
                     finally: gc.unfreeze()
                     tokens = int(pc.sum(pc.list_value_length(tokenized.data.column('input_ids'))).as_py() or 0)  # Arrow's offsets
+                    if not len(out[s]): raise ValueError(_no_chunk(profile, s, len(reviews[s]), tokens))
                     report[s] = {'documents': len(reviews[s]), 'tokens': tokens, 'chunks': len(out[s]),
                                  'tail_tokens_dropped': tokens - len(out[s]) * profile.chunk_size}
                 with quiet(): out.save_to_disk(str(tmp))
@@ -201,7 +211,8 @@ def prepare_chunks(profile:Profile,      # gives the data, tokenizer and chunk s
     dsd = load_from_disk(str(dest))
     if verbose:
         report = json.loads((dest/'report.json').read_text())
-        print('; '.join(f"{s}: {r['chunks']:,} chunks from {r['documents']:,} documents "
+        count = lambda n, word: f"{n:,} {word}" + ('' if n == 1 else 's')
+        print('; '.join(f"{s}: {count(r['chunks'], 'chunk')} from {count(r['documents'], 'document')} "
                         f"({r['tail_tokens_dropped']:,} of {r['tokens']:,} tokens dropped as batch tails)" for s, r in report.items()))
     return dsd
 

@@ -325,7 +325,11 @@ def load_corpus(profile:Profile,
                 verbose:bool=True, # say what was read and dropped
                )->DatasetDict:     # the corpus's own splits, with `text` (and `label` where it has labels)
     "The profile's corpus, read from wherever `dataset_name` points, checked, with the text column named `text`."
-    kind = corpus_kind(profile)
+    return _checked_corpus(profile, verbose)[0]
+
+def _checked_corpus(profile:Profile, verbose:bool)->tuple:
+    "(`load_corpus`'s splits, the blank lines it dropped from a `.txt`): `corpus_facts` counts the lines that were dropped."
+    kind, blank = corpus_kind(profile), 0
     with quiet(): dsd = _read_corpus(profile, kind)
     col = profile.text_column
     out = DatasetDict()
@@ -336,17 +340,17 @@ def load_corpus(profile:Profile,
         if col != 'text': ds = ds.rename_column(col, 'text')
         empty, n = blank_rows(ds), len(ds)
         if len(empty) and kind == 'file' and profile.dataset_name.lower().endswith('.txt'):
-            ds = ds.select(np.setdiff1d(np.arange(n), empty))
-            if verbose and len(ds): print(f"Dropped {len(empty):,} blank lines of {Path(profile.dataset_name).name} (one document per line)")
+            ds, blank = ds.select(np.setdiff1d(np.arange(n), empty)), blank + len(empty)
+            if verbose and len(ds): print(f"Dropped {len(empty):,} blank {'line' if len(empty) == 1 else 'lines'} of {Path(profile.dataset_name).name} (one document per line)")
         elif len(empty):
-            raise ValueError(f"--data {profile.dataset_name} holds {len(empty):,} empty documents in split '{split}' (rows {empty[:5].tolist()}); "
+            raise ValueError(f"--data {profile.dataset_name} holds {len(empty):,} empty {'document' if len(empty) == 1 else 'documents'} in split '{split}' (rows {empty[:5].tolist()}); "
                              "drop them from the file first")
         if len(ds) == 0:
             raise ValueError(f"--data {profile.dataset_name} is empty: its {n:,} lines are blank; put the corpus's documents in it" if n else
                              f"--data {profile.dataset_name} holds no documents in split '{split}'; pass a corpus with text")
         out[split] = _labels(ds, verbose and split == next(iter(dsd)))
     if 'train' not in out: raise ValueError(f"--data {profile.dataset_name} has splits {list(out)} but no 'train'; name the training split train")
-    return out
+    return out, blank
 
 # %% ../nbs/under_the_hood/02_sources.ipynb #d0f9784e
 _CODE = {}  # the modules' files, as (path, mtime, size) -> hash: this process's earlier answers
@@ -393,10 +397,7 @@ def corpus_facts(profile:Profile)->dict:
     kind = corpus_kind(profile)
     f = None if kind == 'hub' else cache_dir()/'corpora'/f"{fingerprint(corpus_identity(profile), profile.text_column, module_code(['config', 'sources']))}.json"
     if f is not None and f.is_file(): return json.loads(f.read_text())
-    dsd, p = load_corpus(profile, verbose=False), Path(profile.dataset_name).expanduser()
-    blank = 0
-    if kind == 'file' and p.suffix.lower() == '.txt':
-        with open(p, 'rb') as fh: blank = sum(1 for line in fh if not line.strip())
+    dsd, blank = _checked_corpus(profile, verbose=False)
     facts = {'splits': {k: len(v) for k, v in dsd.items()}, 'blank_lines': blank, 'labels': has_labels(dsd)}
     if f is not None:
         f.parent.mkdir(parents=True, exist_ok=True)
