@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
-from .config import Profile, cache_dir, column, column_batches, fingerprint, get_profile, library_versions, quiet
+from .config import Profile, cache_dir, column, column_batches, fingerprint, get_profile, library_versions, quiet, show_path
 from .sources import (REVIEW_FEATURES, base_checkpoint, corpus_identity, corpus_kind, describe_data, has_labels, load_corpus,
                                minilm_dir, model_kind, module_code, packaged_reviews_csv, tokenizer_source)
 
@@ -220,7 +220,7 @@ def load_reviews(profile:Profile, # which corpus and split sizes
                 os.replace(tmp, dest)
             finally: shutil.rmtree(tmp, ignore_errors=True)
             _READ.add(dest)
-        elif verbose and dest not in _READ: print(f"Reusing the documents of {describe_data(profile)} kept when it was read (it is unchanged):")
+        elif verbose and dest not in _READ: print(f"Reusing the documents of {describe_data(profile)} kept in {show_path(dest)} when it was read (it is unchanged):")
     if verbose: print(json.loads((dest/'report.json').read_text())['said'].rstrip())
     return load_from_disk(str(dest))
 
