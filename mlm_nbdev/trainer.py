@@ -41,9 +41,11 @@ def plot_history(history:list, before:float|None=None, title:str='',
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
     tr = [r for r in history if 'train_loss' in r]
     a.plot([r['epoch'] for r in tr], [r['train_loss'] for r in tr], 'o-'); a.set(xlabel='epoch', ylabel='training loss')
+    epochs = sorted({int(r['epoch']) for r in history if float(r['epoch']).is_integer()} | ({0} if before else set()))
     ev = [(0, before)] if before else []
     ev += [(r['epoch'], r['perplexity']) for r in history if 'perplexity' in r]
     b.plot(*zip(*ev), 'o-', color='C1'); b.set(xlabel='epoch', ylabel=ylabel, yscale='log')
+    for ax in (a, b): ax.set_xticks(epochs)  # whole epochs only
     fig.suptitle(title); fig.tight_layout()
     return fig
 
@@ -357,6 +359,7 @@ def training_arguments(profile:Profile,         # gives batch size, learning rat
                 bf16=precision == 'bf16', fp16=precision == 'fp16', seed=profile.seed, data_seed=profile.seed,
                 prediction_loss_only=True, report_to='none', disable_tqdm=False, dataloader_pin_memory=torch.cuda.is_available(),
                 push_to_hub=push_to_hub, hub_model_id=profile.hub_model_id if push_to_hub else None, hub_strategy='end')
+    if precision == 'bf16' and not torch.cuda.is_available(): args['use_cpu'] = True  # bf16 asked for on a CPU: the Trainer needs to be told
     return TrainingArguments(**{**args, **kwargs})
 
 class TrackedCollator:
