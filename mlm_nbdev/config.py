@@ -36,7 +36,7 @@ class Profile:
     grad_accum_steps:int=1          # batches accumulated into one optimizer step
     save_steps:int=0                # also write a checkpoint every this many optimizer steps (0: at each epoch's end only)
     save_total_limit:int=2          # keep the newest this many checkpoints (0: keep them all)
-    precision:str='auto'            # 'auto' (on a GPU bf16 from compute capability 8.0, else fp16; on a CPU fp32), 'bf16', 'fp16' or 'no'
+    precision:str='auto'            # 'auto' (on a GPU bf16 from compute capability 8.0, else fp16; on a CPU bf16 where it has native bf16 instructions, else fp32), 'bf16', 'fp16' or 'no'
     dropout:float|None=None         # dropout probability while training (none: the model's own; 0: one process or several train alike)
     mlm_probability:float=0.15      # share of tokens the token collator selects
     wwm_probability:float=0.2       # share of words the whole-word collator selects
@@ -196,26 +196,27 @@ def profile_args(profile:Profile)->list:
 PRECISIONS = ('auto', 'bf16', 'fp16', 'no')
 
 def cpu_has_bf16()->bool:
-    "Whether this CPU has bf16 matrix units (AMX), the only CPUs where bf16 was measured to pay (the benchmarks page)."
+    "Whether this CPU has native bf16 instructions (AVX-512 bf16 or AMX's matrix units), where bf16 autocast was measured to pay (the benchmarks page)."
     import torch
-    caps = getattr(torch.cpu, 'get_capabilities', lambda: {})()  # torch 2.8 and newer
-    return bool(caps.get('amx_bf16'))
+    caps = getattr(torch.cpu, 'get_capabilities', lambda: {})()  # torch 2.8 and newer; older: fp32
+    return bool(caps.get('amx_bf16') or caps.get('avx512_bf16'))
 
 def pick_precision(capability:tuple|None, # the GPU's (major, minor) compute capability; None on a CPU
                    want:str='auto',       # the profile's `precision`
+                   cpu_bf16:bool=False,   # on a CPU: whether it has native bf16 instructions (`cpu_has_bf16`)
                   )->str:                 # 'bf16', 'fp16' or 'no'
-    "The mixed precision: `want`, or with 'auto' on a GPU bf16 from compute capability 8.0 and fp16 below, on a CPU fp32 ('no')."
+    "The mixed precision: `want`, or with 'auto' on a GPU bf16 from compute capability 8.0 and fp16 below, on a CPU bf16 where it is native, else fp32 ('no')."
     if want not in PRECISIONS: raise ValueError(f"precision={want!r} is not a precision; pick one of {', '.join(PRECISIONS)}")
-    if capability is None: return 'bf16' if want == 'bf16' else 'no'  # a CPU: bf16 only when asked; fp16 has no fast path there
+    if capability is None: return 'bf16' if want == 'bf16' or want == 'auto' and cpu_bf16 else 'no'  # a CPU: fp16 has no fast path there
     if want != 'auto': return want
     return 'bf16' if tuple(capability) >= (8, 0) else 'fp16'
 
 def mixed_precision(profile:Profile|None=None, # its `precision` forces a choice (default: 'auto')
                    )->str:
-    "'bf16' or 'fp16' on a GPU (see `pick_precision`); on a CPU 'no', or 'bf16' when the profile asks for it."
+    "'bf16' or 'fp16' on a GPU, on a CPU 'bf16' where it has native bf16 instructions and 'no' elsewhere (see `pick_precision`)."
     import torch
     cap = torch.cuda.get_device_capability() if torch.cuda.is_available() else None
-    return pick_precision(cap, profile.precision if profile is not None else 'auto')
+    return pick_precision(cap, profile.precision if profile is not None else 'auto', cap is None and cpu_has_bf16())
 
 # %% ../nbs/under_the_hood/01_config.ipynb #16791a2b
 def cache_dir()->Path:

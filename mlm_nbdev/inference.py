@@ -52,7 +52,7 @@ def load_adapted(profile:Profile,
 COURSE_CHECKPOINT = 'huggingface-course/distilbert-base-uncased-finetuned-imdb'  # the course's adapted DistilBERT
 
 def hub_adapted(profile:Profile)->dict:
-    "The adapted models on the Hub for `profile`: {'own': your repository or None, 'course': the course's checkpoint or None}. The only function here that asks the Hub."
+    "The adapted models on the Hub for `profile`: {'own': your repository or None, 'course': the course's checkpoint or None}. The only function here that asks the Hub which repositories exist (`adapted_source` only asks whether it answers; `load_adapted` downloads a Hub id it is given)."
     found = {'own': None, 'course': None}
     if not hub_reachable(): return found
     from huggingface_hub import HfApi, get_token

@@ -359,7 +359,7 @@ def training_arguments(profile:Profile,         # gives batch size, learning rat
                 bf16=precision == 'bf16', fp16=precision == 'fp16', seed=profile.seed, data_seed=profile.seed,
                 prediction_loss_only=True, report_to='none', disable_tqdm=False, dataloader_pin_memory=torch.cuda.is_available(),
                 push_to_hub=push_to_hub, hub_model_id=profile.hub_model_id if push_to_hub else None, hub_strategy='end')
-    if precision == 'bf16' and not torch.cuda.is_available(): args['use_cpu'] = True  # bf16 asked for on a CPU: the Trainer needs to be told
+    if precision == 'bf16' and not torch.cuda.is_available(): args['use_cpu'] = True  # bf16 on a CPU: the Trainer needs to be told
     return TrainingArguments(**{**args, **kwargs})
 
 class TrackedCollator:
